@@ -1,0 +1,41 @@
+import path from 'node:path'
+
+/** Values read from the environment, once, at start-up. Secrets come only from here. */
+export interface CommonConfig {
+  environment: 'development' | 'production' | 'test'
+  /** Where PGlite keeps its files when no DATABASE_URL is set. */
+  dataDirectory: string
+  redisUrl: string | undefined
+}
+
+export const projectRoot = path.resolve(import.meta.dirname, '../..')
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CommonConfig['environment'] {
+  const value = env.NODE_ENV ?? 'development'
+  if (value !== 'development' && value !== 'production' && value !== 'test') {
+    throw new Error(`NODE_ENV must be development, production or test, not "${value}"`)
+  }
+  return value
+}
+
+export function readCommonConfig(env: NodeJS.ProcessEnv = process.env): CommonConfig {
+  return {
+    environment: readEnvironment(env),
+    dataDirectory: env.DATA_DIR ?? path.join(projectRoot, 'data'),
+    redisUrl: env.REDIS_URL || undefined
+  }
+}
+
+export function requiredInProduction(env: NodeJS.ProcessEnv, name: string, developmentDefault: string): string {
+  const value = env[name]
+  if (value) return value
+  if (readEnvironment(env) === 'production') throw new Error(`${name} must be set in production`)
+  return developmentDefault
+}
+
+export function integer(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback
+  const parsed = Number(value)
+  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a whole number, not "${value}"`)
+  return parsed
+}

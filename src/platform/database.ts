@@ -1,0 +1,109 @@
+import fs from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import {
+  CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, PostgresIntrospector, PostgresQueryCompiler,
+  type DatabaseConnection, type Dialect, type Driver, type QueryResult
+} from 'kysely'
+import { Migrator, type Migration } from 'kysely/migration'
+import pg from 'pg'
+
+/**
+ * One query interface (Kysely) over two engines with the same SQL: PGlite, Postgres
+ * compiled to WebAssembly and embedded in the process (development, fast tests), and
+ * a PostgreSQL server (production, CI).
+ */
+export type DatabaseLocation = { url: string } | { directory: string } | { memory: true }
+
+export async function openDatabase<Schema>(location: DatabaseLocation): Promise<Kysely<Schema>> {
+  if ('url' in location) {
+    const pool = new pg.Pool({ connectionString: location.url, max: 10 })
+    return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
+  }
+  let client: PGlite
+  if ('directory' in location) {
+    fs.mkdirSync(location.directory, { recursive: true })
+    client = await PGlite.create(location.directory)
+  } else {
+    client = await PGlite.create()
+  }
+  return new Kysely<Schema>({ dialect: new PGliteDialect(client) })
+}
+
+/** Applies every migration not yet applied, in name order. */
+export async function migrate(db: Kysely<unknown>, migrations: Record<string, Migration>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) throw error
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+/**
+ * PGlite has a single connection. Kysely hands a connection to each query and holds
+ * one for the length of a transaction, so a lock around the connection keeps one
+ * request's statements out of another's transaction.
+ */
+class PGliteDialect implements Dialect {
+  readonly #client: PGlite
+  constructor(client: PGlite) {
+    this.#client = client
+  }
+  createAdapter() { return new PostgresAdapter() }
+  createDriver(): Driver { return new PGliteDriver(this.#client) }
+  createIntrospector(db: Kysely<unknown>) { return new PostgresIntrospector(db) }
+  createQueryCompiler() { return new PostgresQueryCompiler() }
+}
+
+class PGliteDriver implements Driver {
+  readonly #client: PGlite
+  #queue: Promise<void> = Promise.resolve()
+  #release: (() => void) | undefined
+  constructor(client: PGlite) {
+    this.#client = client
+  }
+  async init(): Promise<void> {}
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const previous = this.#queue
+    let release!: () => void
+    this.#queue = new Promise<void>((resolve) => { release = resolve })
+    await previous
+    this.#release = release
+    return new PGliteConnection(this.#client)
+  }
+  async releaseConnection(): Promise<void> {
+    const release = this.#release
+    this.#release = undefined
+    release?.()
+  }
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin'))
+  }
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'))
+  }
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'))
+  }
+  async destroy(): Promise<void> {
+    await this.#queue
+    await this.#client.close()
+  }
+}
+
+class PGliteConnection implements DatabaseConnection {
+  readonly #client: PGlite
+  constructor(client: PGlite) {
+    this.#client = client
+  }
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.#client.query<R>(query.sql, [...query.parameters])
+    const affected = result.affectedRows
+    return {
+      rows: result.rows,
+      ...(affected === undefined ? {} : { numAffectedRows: BigInt(affected) })
+    }
+  }
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('PGlite does not stream results')
+  }
+}

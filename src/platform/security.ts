@@ -1,0 +1,113 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import express, { type NextFunction, type Request, type Response } from 'express'
+
+/**
+ * Response headers from security.md ("headers"): a CSP with a fresh nonce per response
+ * and no 'unsafe-inline', no framing, HSTS, a strict referrer policy, and no-store on
+ * every page we render (form pages and signed-in pages alike; static assets are cached).
+ */
+export function securityHeaders() {
+  return function securityHeadersMiddleware(_req: Request, res: Response, next: NextFunction) {
+    const nonce = randomBytes(16).toString('base64')
+    res.locals.cspNonce = nonce
+    res.setHeader('Content-Security-Policy', [
+      "default-src 'self'",
+      `script-src 'self' 'nonce-${nonce}'`,
+      "style-src 'self'",
+      "img-src 'self' data:",
+      "font-src 'self'",
+      "connect-src 'self'",
+      "object-src 'none'",
+      "base-uri 'none'",
+      "frame-ancestors 'none'"
+    ].join('; '))
+    res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains')
+    res.setHeader('Referrer-Policy', 'no-referrer')
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    res.setHeader('X-Frame-Options', 'DENY')
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
+    res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()')
+    next()
+  }
+}
+
+export function noStore(_req: Request, res: Response, next: NextFunction) {
+  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Pragma', 'no-cache')
+  next()
+}
+
+/** Form bodies only, small ones (security.md, "input"): 16 KiB is far above any form here. */
+export const formBodyLimit = '16kb'
+export function formBodies() {
+  return express.urlencoded({ extended: false, limit: formBodyLimit, parameterLimit: 50 })
+}
+
+/**
+ * Synchroniser token (security.md, "CSRF"): one random token per session, put in every
+ * form, compared in constant time on every state-changing request. SameSite=Lax cookies
+ * are the second line.
+ */
+export function csrfToken(req: Request): string {
+  let token = req.session.get<string>('csrfToken')
+  if (!token) {
+    token = randomBytes(32).toString('base64url')
+    req.session.set('csrfToken', token)
+  }
+  return token
+}
+
+export class CsrfError extends Error {
+  readonly status = 403
+}
+
+export function csrfProtection(req: Request, res: Response, next: NextFunction) {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
+    res.locals.csrfToken = csrfToken(req)
+    return next()
+  }
+  const expected = req.session.get<string>('csrfToken')
+  const given = typeof req.body?._csrf === 'string' ? req.body._csrf : ''
+  if (!expected || !sameSecret(expected, given)) return next(new CsrfError('Missing or wrong CSRF token'))
+  res.locals.csrfToken = expected
+  next()
+}
+
+export function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a)
+  const right = Buffer.from(b)
+  return left.length === right.length && timingSafeEqual(left, right)
+}
+
+/** A GOV.UK page for anything that went wrong; 4xx for anything the request caused. */
+export function errorPages(options: { log: (error: unknown, req: Request) => void }) {
+  return function errorPageHandler(error: unknown, req: Request, res: Response, _next: NextFunction) {
+    const status = statusOf(error)
+    if (status >= 500) options.log(error, req)
+    if (res.headersSent) return res.end()
+    res.status(status)
+    res.setHeader('Cache-Control', 'no-store')
+    const view = status === 403 ? 'errors/forbidden.njk'
+      : status === 404 ? 'errors/not-found.njk'
+        : status < 500 ? 'errors/bad-request.njk' : 'errors/server-error.njk'
+    res.render(view, { status }, (renderError: Error | null, html?: string) => {
+      if (renderError || html === undefined) {
+        res.type('text/plain').send(status < 500 ? 'There was a problem with your request.' : 'Sorry, there is a problem with the service.')
+        return
+      }
+      res.send(html)
+    })
+  }
+}
+
+function statusOf(error: unknown): number {
+  if (error && typeof error === 'object') {
+    const status = (error as { status?: unknown, statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode
+    if (typeof status === 'number' && status >= 400 && status < 600) return status
+  }
+  return 500
+}
+
+export function notFound(_req: Request, res: Response) {
+  res.status(404).render('errors/not-found.njk')
+}

@@ -1,0 +1,158 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { NextFunction, Request, Response } from 'express'
+import { systemClock, type Clock } from './clock.ts'
+import type { ShortLivedStore } from './short-lived-store.ts'
+
+/**
+ * Server-side web sessions (security.md, "sessions"): an opaque random id in a cookie,
+ * the data in the short-lived store under a hash of that id (the store never holds a
+ * usable id), an idle timeout and an absolute lifetime enforced on every request, and
+ * a new id whenever someone signs in.
+ */
+export interface SessionOptions {
+  cookieName: string
+  /** `__Host-` prefix and Secure flag: on whenever the public URL is https. */
+  secure: boolean
+  idleTimeoutSeconds: number
+  absoluteTimeoutSeconds: number
+  store: ShortLivedStore
+  clock?: Clock
+}
+
+interface StoredSession {
+  data: Record<string, unknown>
+  createdAt: number
+  lastSeenAt: number
+}
+
+export type SessionEnd = 'idle' | 'absolute'
+
+export class Session {
+  data: Record<string, unknown>
+  id: string | undefined
+  createdAt: number
+  /** Set when the request came with a session that had run out. */
+  readonly ended: SessionEnd | undefined
+  #destroyed = false
+  #previousId: string | undefined
+
+  constructor(id: string | undefined, stored: StoredSession | undefined, now: number, ended?: SessionEnd) {
+    this.id = id
+    this.data = stored?.data ?? {}
+    this.createdAt = stored?.createdAt ?? now
+    this.ended = ended
+  }
+
+  get<T>(key: string): T | undefined {
+    return this.data[key] as T | undefined
+  }
+
+  set(key: string, value: unknown): void {
+    this.data[key] = value
+  }
+
+  unset(key: string): void {
+    delete this.data[key]
+  }
+
+  /** A new id (no fixation) and a fresh lifetime, keeping the data given. */
+  regenerate(keep: Record<string, unknown> = {}): void {
+    this.#previousId ??= this.id
+    this.id = undefined
+    this.data = { ...keep }
+    this.createdAt = Number.NaN
+  }
+
+  destroy(): void {
+    this.#previousId ??= this.id
+    this.#destroyed = true
+    this.id = undefined
+    this.data = {}
+  }
+
+  get destroyed(): boolean { return this.#destroyed }
+  get previousId(): string | undefined { return this.#previousId }
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    session: Session
+  }
+}
+
+export function sessionCookieName(base: string, secure: boolean): string {
+  return secure ? `__Host-${base}` : base
+}
+
+function storeKey(id: string): string {
+  return 'session:' + createHash('sha256').update(id).digest('base64url')
+}
+
+export function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie
+  if (!header) return undefined
+  for (const part of header.split(';')) {
+    const index = part.indexOf('=')
+    if (index < 0) continue
+    if (part.slice(0, index).trim() === name) {
+      const value = part.slice(index + 1).trim()
+      return /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined
+    }
+  }
+  return undefined
+}
+
+export function sessions(options: SessionOptions) {
+  const clock = options.clock ?? systemClock
+  const name = sessionCookieName(options.cookieName, options.secure)
+  const cookieOptions = { httpOnly: true, secure: options.secure, sameSite: 'lax' as const, path: '/' }
+
+  return async function sessionMiddleware(req: Request, res: Response, next: NextFunction) {
+    const now = clock.now().getTime()
+    const id = readCookie(req, name)
+    let stored: StoredSession | undefined
+    let ended: SessionEnd | undefined
+    if (id) {
+      stored = await options.store.get<StoredSession>(storeKey(id))
+      if (stored && now - stored.lastSeenAt >= options.idleTimeoutSeconds * 1000) ended = 'idle'
+      else if (stored && now - stored.createdAt >= options.absoluteTimeoutSeconds * 1000) ended = 'absolute'
+      if (ended) {
+        await options.store.delete(storeKey(id))
+        stored = undefined
+      }
+    }
+    const session = new Session(stored ? id : undefined, stored, now, ended)
+    req.session = session
+
+    // Save before the response leaves, so the next request always sees this one's changes.
+    const end = res.end.bind(res) as (...args: unknown[]) => Response
+    let saving = false
+    res.end = function (this: Response, ...args: unknown[]) {
+      if (saving) return end(...args)
+      saving = true
+      save().then(() => end(...args), (error: unknown) => {
+        res.destroy(error instanceof Error ? error : new Error(String(error)))
+      })
+      return this
+    } as Response['end']
+
+    async function save(): Promise<void> {
+      if (session.previousId) await options.store.delete(storeKey(session.previousId))
+      if (session.destroyed || (!session.id && Object.keys(session.data).length === 0)) {
+        if (id && !res.headersSent) res.clearCookie(name, cookieOptions)
+        return
+      }
+      if (!session.id) {
+        session.id = randomBytes(32).toString('base64url')
+        if (Number.isNaN(session.createdAt)) session.createdAt = now
+        if (!res.headersSent) res.cookie(name, session.id, cookieOptions)
+      }
+      const lifetimeLeft = options.absoluteTimeoutSeconds * 1000 - (now - session.createdAt)
+      const ttl = Math.min(options.idleTimeoutSeconds, Math.ceil(lifetimeLeft / 1000))
+      const record: StoredSession = { data: session.data, createdAt: session.createdAt, lastSeenAt: now }
+      await options.store.set(storeKey(session.id), record, Math.max(1, ttl))
+    }
+
+    next()
+  }
+}

@@ -1,0 +1,39 @@
+import path from 'node:path'
+import express, { type Express, type Response } from 'express'
+import nunjucks from 'nunjucks'
+import { projectRoot } from './config.ts'
+
+const govukFrontend = path.join(projectRoot, 'node_modules/govuk-frontend/dist')
+
+/**
+ * Nunjucks with GOV.UK Frontend's macros and template, served straight from its dist
+ * folder (no Sass build). Each service looks first in its own folder, so a journey's
+ * views sit beside its routes and tests.
+ */
+export function useViews(app: Express, serviceDirectory: string, globals: Record<string, unknown>): nunjucks.Environment {
+  const env = nunjucks.configure([serviceDirectory, path.join(serviceDirectory, 'views'), path.join(import.meta.dirname, 'views'), govukFrontend], {
+    autoescape: true,
+    express: app,
+    noCache: process.env.NODE_ENV === 'development'
+  })
+  for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value)
+  app.set('view engine', 'njk')
+  const assetOptions = { maxAge: '1d', index: false, fallthrough: true }
+  app.use('/assets', express.static(path.join(govukFrontend, 'govuk/assets'), assetOptions))
+  app.use('/assets', express.static(path.join(import.meta.dirname, 'assets'), assetOptions))
+  app.get('/assets/govuk-frontend.min.css', (_req, res) => res.sendFile(path.join(govukFrontend, 'govuk/govuk-frontend.min.css'), { maxAge: '1d' }))
+  app.get('/assets/govuk-frontend.min.js', (_req, res) => res.sendFile(path.join(govukFrontend, 'govuk/govuk-frontend.min.js'), { maxAge: '1d' }))
+  return env
+}
+
+/** Validation errors in the order the fields appear on the page. */
+export type FieldErrors = Record<string, string>
+
+/**
+ * The one way a form with errors is shown (GOV.UK pattern): status 400, an error
+ * summary linking to each field, the message by the field, "Error: " before the title.
+ */
+export function renderFormErrors(res: Response, view: string, errors: FieldErrors, context: Record<string, unknown> = {}, status = 400): void {
+  const errorList = Object.entries(errors).map(([field, text]) => ({ text, href: `#${field}` }))
+  res.status(status).render(view, { ...context, errors, errorList })
+}

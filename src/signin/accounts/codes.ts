@@ -1,0 +1,64 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { CodePurpose, SigninDatabase } from '../database/schema.ts'
+import { normaliseEmail } from './accounts.ts'
+import { codesMatch, generateCode, hashCode } from './verification-codes.ts'
+
+type Db = Kysely<SigninDatabase> | Transaction<SigninDatabase>
+
+/**
+ * Emailed one-time codes (security.md, "verification codes"): stored as keyed hashes,
+ * single use, a new one replaces the old, short expiry, 5 wrong entries kill a code,
+ * at most 5 codes per address per hour.
+ */
+export const codeRules = {
+  lifetimeMinutes: { 'confirm-email': 60, 'reset-password': 15 } satisfies Record<CodePurpose, number>,
+  maxWrongEntries: 5,
+  maxCodesPerHour: 5
+}
+
+export type IssueResult = { code: string, expiresAt: Date } | { limited: true, retryAfterMinutes: number }
+
+export async function issueCode(db: Db, purpose: CodePurpose, email: string, key: Buffer, now: Date): Promise<IssueResult> {
+  const address = normaliseEmail(email)
+  const hourAgo = new Date(now.getTime() - 3600_000)
+  const recent = await db.selectFrom('verification_codes').select('created_at')
+    .where('email_normalised', '=', address).where('created_at', '>', hourAgo)
+    .orderBy('created_at', 'asc').execute()
+  if (recent.length >= codeRules.maxCodesPerHour) {
+    const oldest = recent[0]!.created_at.getTime()
+    return { limited: true, retryAfterMinutes: Math.max(1, Math.ceil((oldest + 3600_000 - now.getTime()) / 60_000)) }
+  }
+  await db.updateTable('verification_codes').set({ closed_at: now })
+    .where('email_normalised', '=', address).where('purpose', '=', purpose).where('closed_at', 'is', null).execute()
+  const code = generateCode()
+  const expiresAt = new Date(now.getTime() + codeRules.lifetimeMinutes[purpose] * 60_000)
+  await db.insertInto('verification_codes').values({
+    purpose, email_normalised: address, code_hash: hashCode(code, key), created_at: now, expires_at: expiresAt, closed_at: null
+  }).execute()
+  return { code, expiresAt }
+}
+
+export type CheckResult = 'correct' | 'incorrect' | 'expired' | 'too-many-attempts'
+
+export async function checkCode(db: Kysely<SigninDatabase>, purpose: CodePurpose, email: string, code: string, key: Buffer, now: Date): Promise<CheckResult> {
+  const address = normaliseEmail(email)
+  return db.transaction().execute(async (trx) => {
+    const latest = await trx.selectFrom('verification_codes').selectAll()
+      .where('email_normalised', '=', address).where('purpose', '=', purpose)
+      .orderBy('created_at', 'desc').limit(1).forUpdate().executeTakeFirst()
+    // No code at all (e.g. an address with no account): indistinguishable from a wrong one.
+    if (!latest) return 'incorrect'
+    if (latest.wrong_attempts >= codeRules.maxWrongEntries) return 'too-many-attempts'
+    if (latest.closed_at) return 'expired'
+    if (latest.expires_at <= now) return 'expired'
+    if (codesMatch(latest.code_hash, hashCode(code, key))) {
+      await trx.updateTable('verification_codes').set({ closed_at: now }).where('id', '=', latest.id).execute()
+      return 'correct'
+    }
+    const wrong = latest.wrong_attempts + 1
+    await trx.updateTable('verification_codes')
+      .set({ wrong_attempts: wrong, ...(wrong >= codeRules.maxWrongEntries ? { closed_at: now } : {}) })
+      .where('id', '=', latest.id).execute()
+    return wrong >= codeRules.maxWrongEntries ? 'too-many-attempts' : 'incorrect'
+  })
+}

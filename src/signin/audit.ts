@@ -1,0 +1,34 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { SigninDatabase } from './database/schema.ts'
+
+/**
+ * The audit trail (security.md, "audit"): what happened, to whom, from where, and the
+ * outcome. Never a password, code, token or session id.
+ */
+export type AuditEventName =
+  | 'sign-in' | 'sign-in-locked' | 'account-created' | 'account-creation-for-existing-email'
+  | 'email-confirmed' | 'email-confirmation-failed' | 'code-sent' | 'code-limit-reached'
+  | 'password-reset-requested' | 'password-reset-code-failed' | 'password-reset'
+
+export interface AuditEvent {
+  event: AuditEventName
+  outcome: 'success' | 'failure'
+  accountId?: string | null | undefined
+  email?: string | null | undefined
+  clientId?: string | null | undefined
+  ip?: string | null | undefined
+  details?: Record<string, string | number | boolean> | undefined
+}
+
+export async function recordAudit(db: Kysely<SigninDatabase> | Transaction<SigninDatabase>, event: AuditEvent, at: Date): Promise<void> {
+  await db.insertInto('audit_events').values({
+    at,
+    event: event.event,
+    outcome: event.outcome,
+    account_id: event.accountId ?? null,
+    email: event.email ?? null,
+    client_id: event.clientId ?? null,
+    ip: event.ip ?? null,
+    details: JSON.stringify(event.details ?? {}) as unknown as Record<string, unknown>
+  }).execute()
+}

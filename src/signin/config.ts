@@ -1,0 +1,43 @@
+import path from 'node:path'
+import { integer, readCommonConfig, requiredInProduction, type CommonConfig } from '../platform/config.ts'
+import type { DatabaseLocation } from '../platform/database.ts'
+import type { MailConfig } from '../platform/mail/delivery.ts'
+
+export interface SigninConfig extends CommonConfig {
+  port: number
+  /** The issuer: the public https URL people and services reach us at. */
+  publicUrl: string
+  serviceName: string
+  database: DatabaseLocation
+  mail: MailConfig
+  /** Comma-separated cookie signing keys (newest first); generated and stored when absent. */
+  cookieKeys: string | undefined
+  codeKey: string | undefined
+  /** Behind a TLS-terminating proxy: trust X-Forwarded-Proto / -For. */
+  trustProxy: boolean
+  /** Key prefix in Redis, so several deployments (or test runs) can share one server. */
+  redisPrefix: string
+}
+
+export function readSigninConfig(env: NodeJS.ProcessEnv = process.env): SigninConfig {
+  const common = readCommonConfig(env)
+  const port = integer(env.SIGNIN_PORT, 3001, 'SIGNIN_PORT')
+  const databaseUrl = env.SIGNIN_DATABASE_URL
+  return {
+    ...common,
+    port,
+    publicUrl: requiredInProduction(env, 'SIGNIN_URL', `http://localhost:${port}`).replace(/\/$/, ''),
+    serviceName: env.SIGNIN_SERVICE_NAME ?? 'DfE Sign-in',
+    database: databaseUrl ? { url: databaseUrl } : { directory: path.join(common.dataDirectory, 'signin') },
+    mail: {
+      notifyApiKey: env.SIGNIN_NOTIFY_API_KEY ?? env.NOTIFY_API_KEY,
+      notifyTemplateId: env.SIGNIN_NOTIFY_TEMPLATE_ID ?? env.NOTIFY_TEMPLATE_ID,
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM
+    },
+    cookieKeys: env.SIGNIN_COOKIE_KEYS,
+    codeKey: env.SIGNIN_CODE_KEY,
+    trustProxy: env.TRUST_PROXY === 'true',
+    redisPrefix: env.SIGNIN_REDIS_PREFIX ?? 'signin:'
+  }
+}

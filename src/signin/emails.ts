@@ -1,0 +1,55 @@
+import type { Email } from '../platform/mail/outbox.ts'
+
+/** What Sign-in tells people by email: what happened, what to do next, and for which service. */
+export interface EmailContext {
+  signinName: string
+  clientName: string
+  serviceStartUrl: string | undefined
+}
+
+const footer = (c: EmailContext) =>
+  `\n\n${c.signinName} is how people sign in to Department for Education services, including ${c.clientName}.`
+
+export function confirmEmailCode(to: string, code: string, expiresInMinutes: number, c: EmailContext): Email {
+  return {
+    to,
+    subject: `${code} is your ${c.signinName} confirmation code`,
+    body: `You're creating a ${c.signinName} account to use ${c.clientName}.\n\n` +
+      `Your confirmation code is:\n\n${code}\n\n` +
+      `Enter it on the "Check your email" page. The code expires in ${expiresInMinutes} minutes.\n\n` +
+      `If you did not ask to create an account, you can ignore this email. Nobody can use your address without this code.` + footer(c)
+  }
+}
+
+export function accountAlreadyExists(to: string, signinUrl: string, c: EmailContext): Email {
+  return {
+    to,
+    subject: `You already have a ${c.signinName} account`,
+    body: `Someone tried to create a ${c.signinName} account with this email address, to use ${c.clientName}. ` +
+      `You already have an account, so no new account was made.\n\n` +
+      `If this was you, go back to ${c.clientName} and sign in with this email address and your password` +
+      (c.serviceStartUrl ? `:\n\n${c.serviceStartUrl}\n\n` : '.\n\n') +
+      `If you have forgotten your password, choose "Forgotten your password?" on the sign-in page.\n\n` +
+      `If this was not you, you do not need to do anything. Your account has not changed.\n\n${signinUrl}` + footer(c)
+  }
+}
+
+export function resetPasswordCode(to: string, code: string, expiresInMinutes: number, c: EmailContext): Email {
+  return {
+    to,
+    subject: `${code} is your ${c.signinName} password reset code`,
+    body: `Someone asked to reset the password for the ${c.signinName} account with this email address, to use ${c.clientName}.\n\n` +
+      `Your code is:\n\n${code}\n\nThe code expires in ${expiresInMinutes} minutes.\n\n` +
+      `If this was not you, you can ignore this email. Your password has not changed.` + footer(c)
+  }
+}
+
+export function passwordChanged(to: string, c: EmailContext): Email {
+  return {
+    to,
+    subject: `Your ${c.signinName} password has been changed`,
+    body: `The password for your ${c.signinName} account was changed.\n\n` +
+      `If you did this, you do not need to do anything.\n\n` +
+      `If you did not change your password, reset it now from the sign-in page ("Forgotten your password?") and contact the support team of the service you use.` + footer(c)
+  }
+}

@@ -1,0 +1,121 @@
+import type { NextFunction, Request, Response } from 'express'
+import type { Interaction } from 'oidc-provider'
+import type { ClientMetadataRow } from '../database/schema.ts'
+import { findClient, serviceStartUrl } from '../provider/clients.ts'
+import type { SigninContext } from '../context.ts'
+
+/**
+ * What Sign-in remembers about one authorization request while the person takes a
+ * detour (create an account, confirm the address, reset a password): kept in the web
+ * session under the interaction's uid, so the request that brought them survives every
+ * step and they finish in the service that asked.
+ */
+export interface Journey {
+  clientId: string
+  registration?: {
+    givenName: string
+    familyName: string
+    email: string
+    confirmed: boolean
+    accountId?: string
+  }
+  reset?: {
+    email: string
+    confirmed: boolean
+    accountId?: string
+    done: boolean
+  }
+  /** A one-time success message for the next page. */
+  banner?: string
+}
+
+export interface InteractionLocals {
+  uid: string
+  interaction: Interaction
+  journey: Journey
+  client: { clientId: string, name: string, startUrl: string | undefined }
+  loginHint: string | undefined
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    signin: InteractionLocals
+  }
+}
+
+const uidShape = /^[A-Za-z0-9_-]{10,64}$/
+const clientsKey = 'clientsByInteraction'
+
+export function saveJourney(req: Request): void {
+  req.session.set(`journey:${req.signin.uid}`, req.signin.journey)
+}
+
+/** Loads the authorization request, or explains plainly that it has expired. */
+export function loadInteraction(context: SigninContext) {
+  return async function loadInteractionMiddleware(req: Request, res: Response, next: NextFunction) {
+    const uid = String(req.params.uid ?? '')
+    if (!uidShape.test(uid)) return res.status(404).render('errors/not-found.njk')
+    let interaction: Interaction
+    try {
+      interaction = await context.provider.interactionDetails(req, res)
+      if (interaction.uid !== uid) throw new Error('interaction mismatch')
+    } catch {
+      return renderExpired(context, req, res, uid)
+    }
+    const clientId = String(interaction.params.client_id)
+    const row = await findClient(context.db, clientId)
+    if (!row) return renderExpired(context, req, res, uid)
+    const clients = req.session.get<Record<string, string>>(clientsKey) ?? {}
+    if (clients[uid] !== clientId) {
+      // Remember the last few, so an expired request can still lead back to its service.
+      const recent = Object.entries({ ...clients, [uid]: clientId }).slice(-10)
+      req.session.set(clientsKey, Object.fromEntries(recent))
+    }
+    const journey = req.session.get<Journey>(`journey:${uid}`) ?? { clientId }
+    const loginHint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint.slice(0, 254) : undefined
+    req.signin = {
+      uid,
+      interaction,
+      journey,
+      client: { clientId, name: row.name, startUrl: serviceStartUrl(row.metadata as ClientMetadataRow) },
+      loginHint
+    }
+    res.locals.uid = uid
+    res.locals.base = `/interaction/${uid}`
+    res.locals.clientName = row.name
+    res.locals.serviceStartUrl = req.signin.client.startUrl
+    const banner = journey.banner
+    if (banner) {
+      res.locals.banner = banner
+      delete journey.banner
+      saveJourney(req)
+    }
+    next()
+  }
+}
+
+async function renderExpired(context: SigninContext, req: Request, res: Response, uid: string) {
+  const clientId = req.session.get<Record<string, string>>(clientsKey)?.[uid]
+  const row = clientId ? await findClient(context.db, clientId) : undefined
+  res.status(400).render('journeys/expired.njk', {
+    clientName: row?.name,
+    serviceStartUrl: row ? serviceStartUrl(row.metadata as ClientMetadataRow) : undefined
+  })
+}
+
+/** Steps a person can only reach in order; anyone else goes back to the journey's start. */
+export function requireStep(reached: (journey: Journey) => boolean, otherwise: string) {
+  return function requireStepMiddleware(req: Request, res: Response, next: NextFunction) {
+    if (reached(req.signin.journey)) return next()
+    res.redirect(303, `/interaction/${req.signin.uid}${otherwise}`)
+  }
+}
+
+/** Ends the detour: the person is signed in and goes back to the service that asked. */
+export async function finishSignIn(context: SigninContext, req: Request, res: Response, accountId: string): Promise<void> {
+  const { uid } = req.signin
+  req.session.unset(`journey:${uid}`)
+  // New session id at sign-in (no fixation); keep only what leads back to services.
+  req.session.regenerate({ [clientsKey]: req.session.get(clientsKey) })
+  await context.provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false })
+}

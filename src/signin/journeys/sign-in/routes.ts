@@ -1,0 +1,67 @@
+import { Router, type Request, type Response } from 'express'
+import { renderFormErrors } from '../../../platform/views.ts'
+import { findAccountByEmail, recordSignIn } from '../../accounts/accounts.ts'
+import { hashPassword, needsRehash, spendOneHash, verifyPassword } from '../../accounts/passwords.ts'
+import { recordAudit } from '../../audit.ts'
+import type { SigninContext } from '../../context.ts'
+import { finishSignIn } from '../journey.ts'
+import { collect, emailProblem, field, hasErrors } from '../validation.ts'
+
+const view = 'journeys/sign-in/sign-in.njk'
+
+export const messages = {
+  wrongDetails: 'Enter a correct email address and password. The details you entered do not match our records',
+  lockedOut: (minutes: number) => `You've entered the wrong details too many times. Wait ${minutes} ${minutes === 1 ? 'minute' : 'minutes'} and try again, or reset your password`,
+  tooManyFromHere: 'There have been too many failed attempts to sign in from your network. Wait 1 hour and try again'
+}
+
+/** Sign in: email and password, then straight back to the service that asked. */
+export function signInRoutes(context: SigninContext): Router {
+  const router = Router({ mergeParams: true })
+
+  router.get('/', (req, res) => {
+    res.render(view, { values: { email: req.signin.journey.reset?.email ?? req.signin.loginHint ?? '' } })
+  })
+
+  router.post('/', async (req: Request, res: Response) => {
+    const email = field(req, 'email').trim()
+    const password = field(req, 'password')
+    const values = { email }
+    const errors = collect([['email', emailProblem(email)], ['password', password === '' ? 'Enter your password' : undefined]])
+    if (hasErrors(errors)) return renderFormErrors(res, view, errors, { values })
+
+    const now = context.clock.now()
+    const ip = req.ip ?? 'unknown'
+    const audit = { email, ip, clientId: req.signin.client.clientId }
+    const throttle = await context.throttle.check(email, ip, now)
+    if (!throttle.allowed) {
+      await recordAudit(context.db, { ...audit, event: 'sign-in-locked', outcome: 'failure', details: { reason: throttle.reason } }, now)
+      const message = throttle.reason === 'ip' ? messages.tooManyFromHere : messages.lockedOut(throttle.retryAfterMinutes)
+      return renderFormErrors(res, view, { email: message }, { values }, 429)
+    }
+
+    const account = await findAccountByEmail(context.db, email)
+    // An unknown address spends one hash too, so timing says nothing about who has an account.
+    const correct = account ? await verifyPassword(account.password_hash, password) : (await spendOneHash(password), false)
+    if (!account || !correct) {
+      const lockedNow = await context.throttle.recordFailure(email, ip, now)
+      await recordAudit(context.db, { ...audit, accountId: account?.id, event: 'sign-in', outcome: 'failure', details: { lockedNow } }, now)
+      if (lockedNow) {
+        const minutes = (await context.throttle.check(email, ip, now) as { retryAfterMinutes?: number }).retryAfterMinutes ?? 15
+        return renderFormErrors(res, view, { email: messages.lockedOut(minutes) }, { values }, 429)
+      }
+      return renderFormErrors(res, view, { email: messages.wrongDetails }, { values })
+    }
+
+    await context.throttle.recordSuccess(email)
+    // Hashes carry their parameters: raise them in code and old hashes are upgraded here.
+    const upgraded = needsRehash(account.password_hash) ? await hashPassword(password) : undefined
+    await context.db.transaction().execute(async (trx) => {
+      await recordSignIn(trx, account.id, now, upgraded)
+      await recordAudit(trx, { ...audit, accountId: account.id, event: 'sign-in', outcome: 'success' }, now)
+    })
+    await finishSignIn(context, req, res, account.id)
+  })
+
+  return router
+}

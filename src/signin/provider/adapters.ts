@@ -1,0 +1,175 @@
+import type { Redis } from 'ioredis'
+import type { Kysely } from 'kysely'
+import type { Adapter, AdapterPayload } from 'oidc-provider'
+import type { Clock } from '../../platform/clock.ts'
+import type { SigninDatabase } from '../database/schema.ts'
+import { clientMetadataFor } from './clients.ts'
+
+/**
+ * oidc-provider's small persistence contract, twice: PostgreSQL (default) and Redis
+ * (REDIS_URL). Clients are not short-lived artifacts: they always come from the
+ * `clients` table, whichever store holds the rest.
+ */
+export type AdapterFactory = (name: string) => Adapter
+
+export function adapterFactory(db: Kysely<SigninDatabase>, clock: Clock, redis?: Redis, redisPrefix = 'signin:'): AdapterFactory {
+  return (name: string) => {
+    if (name === 'Client') return new ClientAdapter(db)
+    return redis ? new RedisAdapter(name, redis, redisPrefix + 'oidc:') : new PostgresAdapter(name, db, clock)
+  }
+}
+
+class ClientAdapter implements Adapter {
+  readonly #db: Kysely<SigninDatabase>
+  constructor(db: Kysely<SigninDatabase>) {
+    this.#db = db
+  }
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    if (id.length > 200) return undefined
+    const row = await this.#db.selectFrom('clients').selectAll().where('client_id', '=', id).executeTakeFirst()
+    return row ? clientMetadataFor(row) as AdapterPayload : undefined
+  }
+  async upsert(): Promise<void> { throw new Error('Clients are registered with the clients command') }
+  async findByUserCode(): Promise<undefined> { return undefined }
+  async findByUid(): Promise<undefined> { return undefined }
+  async consume(): Promise<void> {}
+  async destroy(): Promise<void> {}
+  async revokeByGrantId(): Promise<void> {}
+}
+
+class PostgresAdapter implements Adapter {
+  readonly #model: string
+  readonly #db: Kysely<SigninDatabase>
+  readonly #clock: Clock
+  constructor(model: string, db: Kysely<SigninDatabase>, clock: Clock) {
+    this.#model = model
+    this.#db = db
+    this.#clock = clock
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const row = {
+      model: this.#model,
+      id,
+      payload: JSON.stringify(payload) as unknown as Record<string, unknown>,
+      grant_id: payload.grantId ?? null,
+      user_code: payload.userCode ?? null,
+      uid: payload.uid ?? null,
+      expires_at: expiresIn ? new Date(this.#clock.now().getTime() + expiresIn * 1000) : null,
+      consumed_at: null
+    }
+    await this.#db.insertInto('oidc_payloads').values(row)
+      .onConflict((c) => c.columns(['model', 'id']).doUpdateSet({
+        payload: row.payload, grant_id: row.grant_id, user_code: row.user_code, uid: row.uid, expires_at: row.expires_at
+      }))
+      .execute()
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    return this.#findBy('id', id)
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return this.#findBy('uid', uid)
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return this.#findBy('user_code', userCode)
+  }
+
+  async consume(id: string): Promise<void> {
+    await this.#db.updateTable('oidc_payloads').set({ consumed_at: this.#clock.now() })
+      .where('model', '=', this.#model).where('id', '=', id).execute()
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#db.deleteFrom('oidc_payloads').where('model', '=', this.#model).where('id', '=', id).execute()
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.#db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute()
+  }
+
+  async #findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+    if (value.length > 200) return undefined
+    const row = await this.#db.selectFrom('oidc_payloads').select(['payload', 'consumed_at'])
+      .where('model', '=', this.#model).where(column, '=', value)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.#clock.now())]))
+      .executeTakeFirst()
+    if (!row) return undefined
+    const payload = row.payload as AdapterPayload
+    return row.consumed_at ? { ...payload, consumed: Math.floor(row.consumed_at.getTime() / 1000) } : payload
+  }
+}
+
+/** Models whose records are tied to a grant, so revoking the grant can find them. */
+const grantable = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'])
+
+class RedisAdapter implements Adapter {
+  readonly #model: string
+  readonly #redis: Redis
+  readonly #prefix: string
+  constructor(model: string, redis: Redis, prefix: string) {
+    this.#model = model
+    this.#redis = redis
+    this.#prefix = prefix
+  }
+
+  #key(id: string): string { return `${this.#prefix}${this.#model}:${id}` }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const key = this.#key(id)
+    const multi = this.#redis.multi()
+    if (expiresIn) multi.set(key, JSON.stringify(payload), 'EX', expiresIn)
+    else multi.set(key, JSON.stringify(payload))
+    if (grantable.has(this.#model) && payload.grantId) {
+      const grantKey = `${this.#prefix}grant:${payload.grantId}`
+      multi.rpush(grantKey, key)
+      // The grant's list lives as long as its longest-lived member.
+      const ttl = await this.#redis.ttl(grantKey)
+      if (expiresIn && expiresIn > ttl) multi.expire(grantKey, expiresIn)
+    }
+    if (payload.userCode) {
+      multi.set(`${this.#prefix}userCode:${payload.userCode}`, id, ...(expiresIn ? ['EX', expiresIn] as const : []) as ['EX', number])
+    }
+    if (payload.uid) {
+      multi.set(`${this.#prefix}uid:${payload.uid}`, id, ...(expiresIn ? ['EX', expiresIn] as const : []) as ['EX', number])
+    }
+    await multi.exec()
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    const value = await this.#redis.get(this.#key(id))
+    return value ? JSON.parse(value) as AdapterPayload : undefined
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    const id = await this.#redis.get(`${this.#prefix}uid:${uid}`)
+    return id ? this.find(id) : undefined
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    const id = await this.#redis.get(`${this.#prefix}userCode:${userCode}`)
+    return id ? this.find(id) : undefined
+  }
+
+  async consume(id: string): Promise<void> {
+    const key = this.#key(id)
+    const value = await this.#redis.get(key)
+    if (!value) return
+    const ttl = await this.#redis.ttl(key)
+    const payload = { ...JSON.parse(value) as AdapterPayload, consumed: Math.floor(Date.now() / 1000) }
+    if (ttl > 0) await this.#redis.set(key, JSON.stringify(payload), 'EX', ttl)
+    else await this.#redis.set(key, JSON.stringify(payload))
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#redis.del(this.#key(id))
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    const grantKey = `${this.#prefix}grant:${grantId}`
+    const keys = await this.#redis.lrange(grantKey, 0, -1)
+    await this.#redis.del(...keys, grantKey)
+  }
+}

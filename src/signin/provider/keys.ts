@@ -1,0 +1,56 @@
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { SigninDatabase } from '../database/schema.ts'
+
+/**
+ * Signing keys are generated once and kept in the database, so every node and every
+ * restart signs with the same key. Rotation: `rotateSigningKey` puts a new key first
+ * (oidc-provider signs with the first) and keeps the old ones published in the JWKS
+ * until they are retired, so tokens already issued still verify.
+ */
+export async function signingKeys(db: Kysely<SigninDatabase>, now: Date): Promise<Record<string, unknown>[]> {
+  const keys = await activeKeys(db)
+  if (keys.length > 0) return keys
+  await rotateSigningKey(db, now)
+  return activeKeys(db)
+}
+
+async function activeKeys(db: Kysely<SigninDatabase>): Promise<Record<string, unknown>[]> {
+  const rows = await db.selectFrom('signing_keys').select(['private_jwk']).where('retired_at', 'is', null)
+    .orderBy('created_at', 'desc').orderBy('kid', 'desc').execute()
+  return rows.map((r) => r.private_jwk)
+}
+
+export async function rotateSigningKey(db: Kysely<SigninDatabase>, now: Date): Promise<string> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const jwk = privateKey.export({ format: 'jwk' }) as Record<string, unknown>
+  const kid = createHash('sha256').update(String(jwk.n)).digest('base64url').slice(0, 16)
+  await db.insertInto('signing_keys').values({
+    kid, private_jwk: JSON.stringify({ ...jwk, kid, alg: 'RS256', use: 'sig' }) as unknown as Record<string, unknown>, created_at: now, retired_at: null
+  }).execute()
+  return kid
+}
+
+/** Stops publishing keys older than the newest `keep` (after tokens they signed have expired). */
+export async function retireOldKeys(db: Kysely<SigninDatabase>, now: Date, keep = 2): Promise<number> {
+  const rows = await db.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null)
+    .orderBy('created_at', 'desc').orderBy('kid', 'desc').execute()
+  const retire = rows.slice(keep).map((r) => r.kid)
+  if (retire.length === 0) return 0
+  await db.updateTable('signing_keys').set({ retired_at: now }).where('kid', 'in', retire).execute()
+  return retire.length
+}
+
+/**
+ * Secrets this instance makes for itself on first start (cookie signing keys, the key
+ * that hashes verification codes) unless the environment provides them.
+ */
+export async function instanceSecret(db: Kysely<SigninDatabase>, name: string, now: Date, fromEnvironment?: string): Promise<string> {
+  if (fromEnvironment) return fromEnvironment
+  const existing = await db.selectFrom('instance_secrets').select('value').where('name', '=', name).executeTakeFirst()
+  if (existing) return existing.value
+  await db.insertInto('instance_secrets').values({ name, value: randomBytes(32).toString('base64url'), created_at: now })
+    .onConflict((c) => c.column('name').doNothing()).execute()
+  const row = await db.selectFrom('instance_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow()
+  return row.value
+}

@@ -1,0 +1,141 @@
+import type { Kysely } from 'kysely'
+import type nunjucks from 'nunjucks'
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
+import type { Logger } from '../../platform/logger.ts'
+import { findAccountById } from '../accounts/accounts.ts'
+import type { SigninDatabase } from '../database/schema.ts'
+import type { AdapterFactory } from './adapters.ts'
+
+/**
+ * The OpenID Provider: oidc-provider (OpenID Certified) with our own pages. Only the
+ * authorization code flow, PKCE S256 for every client, exact redirect URIs, codes valid
+ * for 60 seconds and used once, RP-initiated logout to registered URIs only.
+ */
+export const lifetimes = {
+  authorizationCodeSeconds: 60,
+  accessTokenSeconds: 3600,
+  idTokenSeconds: 3600,
+  /** How long an authorization request survives detours (create account, reset password...). */
+  interactionSeconds: 3 * 3600,
+  /** How long someone stays signed in to Sign-in itself. */
+  sessionSeconds: 12 * 3600
+}
+
+export interface ProviderOptions {
+  issuer: string
+  db: Kysely<SigninDatabase>
+  adapter: AdapterFactory
+  jwks: Record<string, unknown>[]
+  cookieKeys: string[]
+  secureCookies: boolean
+  trustProxy: boolean
+  views: nunjucks.Environment
+  serviceName: string
+  log: Logger
+}
+
+export function cookieNames(secure: boolean) {
+  // __Host- needs Path=/, which the interaction cookies (scoped to their URL) do not have.
+  return secure
+    ? { session: '__Host-signin-op-session', interaction: '__Secure-signin-interaction', resume: '__Secure-signin-resume' }
+    : { session: 'signin-op-session', interaction: 'signin-interaction', resume: 'signin-resume' }
+}
+
+export function createProvider(options: ProviderOptions): Provider {
+  const { db, views } = options
+  const render = (ctx: KoaContextWithOIDC, template: string, context: Record<string, unknown>) => {
+    ctx.type = 'html'
+    ctx.set('Cache-Control', 'no-store')
+    ctx.body = views.render(template, { cspNonce: (ctx.res as unknown as { locals?: { cspNonce?: string } }).locals?.cspNonce, productName: options.serviceName, ...context })
+  }
+
+  const configuration: Configuration = {
+    adapter: options.adapter,
+    jwks: { keys: options.jwks as never },
+    cookies: {
+      keys: options.cookieKeys,
+      names: cookieNames(options.secureCookies),
+      long: { httpOnly: true, sameSite: 'lax', secure: options.secureCookies },
+      short: { httpOnly: true, sameSite: 'lax', secure: options.secureCookies }
+    },
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['given_name', 'family_name']
+    },
+    scopes: ['openid', 'email', 'profile'],
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256'],
+      clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256']
+    },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          render(ctx, 'provider/sign-out.njk', { form, clientName: ctx.oidc.client?.clientName })
+        },
+        async postLogoutSuccessSource(ctx) {
+          render(ctx, 'provider/signed-out.njk', { clientName: ctx.oidc.client?.clientName })
+        }
+      },
+      userinfo: { enabled: true },
+      revocation: { enabled: true }
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`
+    },
+    async findAccount(_ctx, sub) {
+      const account = await findAccountById(db, sub)
+      if (!account) return undefined
+      return {
+        accountId: account.id,
+        async claims() {
+          return {
+            sub: account.id,
+            email: account.email,
+            // Every account's address was confirmed with an emailed code before it existed.
+            email_verified: true,
+            given_name: account.given_name,
+            family_name: account.family_name
+          }
+        }
+      }
+    },
+    // Services registered here are the department's own: signing in is consent enough,
+    // so the grant covers what the service asked for and no consent page is shown.
+    async loadExistingGrant(ctx) {
+      const { oidc } = ctx
+      if (!oidc.session?.accountId || !oidc.client) return undefined
+      const grantId = oidc.result?.consent?.grantId ?? oidc.session.grantIdFor(oidc.client.clientId)
+      const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined
+      const grant = existing ?? new oidc.provider.Grant({ clientId: oidc.client.clientId, accountId: oidc.session.accountId })
+      const requested = String(oidc.params?.scope ?? 'openid').split(' ').filter((s) => ['openid', 'email', 'profile'].includes(s))
+      grant.addOIDCScope(requested.join(' '))
+      await grant.save()
+      return grant
+    },
+    ttl: {
+      AuthorizationCode: lifetimes.authorizationCodeSeconds,
+      AccessToken: lifetimes.accessTokenSeconds,
+      IdToken: lifetimes.idTokenSeconds,
+      Interaction: lifetimes.interactionSeconds,
+      Session: lifetimes.sessionSeconds,
+      Grant: lifetimes.sessionSeconds
+    },
+    allowOmittingSingleRegisteredRedirectUri: false,
+    // Services read who signed in from the ID token itself (email and names included).
+    conformIdTokenClaims: false,
+    async renderError(ctx, out) {
+      render(ctx, 'provider/error.njk', { error: out.error, description: out.error_description })
+    }
+  }
+
+  const provider = new Provider(options.issuer, configuration)
+  provider.proxy = options.trustProxy
+  provider.on('server_error', (_ctx, error) => options.log.error({ err: error }, 'provider error'))
+  return provider
+}

@@ -1,0 +1,46 @@
+import type { Kysely } from 'kysely'
+import { findAccountByEmail, insertAccount } from './accounts/accounts.ts'
+import { hashPassword } from './accounts/passwords.ts'
+import type { SigninDatabase } from './database/schema.ts'
+import { findClient, registerClient } from './provider/clients.ts'
+
+/** Development only: the Placements client and the demo personas' Sign-in accounts. */
+export const demoPassword = 'school-placements-demo-2026'
+
+export const demoPersonas = [
+  { givenName: 'Anne', familyName: 'Wilson', email: 'anne.wilson@example.com', role: 'School user' },
+  { givenName: 'Patricia', familyName: 'Adebayo', email: 'patricia.adebayo@example.com', role: 'Teacher training provider user' },
+  { givenName: 'Mary', familyName: 'Lawson', email: 'mary.lawson@example.com', role: 'User in several organisations' },
+  { givenName: 'Colin', familyName: 'Chapman', email: 'colin.chapman@education.gov.uk', role: 'Support user' }
+]
+
+export interface PlacementsClientSettings {
+  clientId: string
+  secret: string
+  placementsUrl: string
+}
+
+export function developmentPlacementsClient(env: NodeJS.ProcessEnv = process.env): PlacementsClientSettings {
+  return {
+    clientId: env.PLACEMENTS_CLIENT_ID ?? 'manage-school-placements',
+    secret: env.PLACEMENTS_CLIENT_SECRET ?? 'development-only-placements-client-secret',
+    placementsUrl: (env.PLACEMENTS_URL ?? `http://localhost:${env.PLACEMENTS_PORT ?? 3000}`).replace(/\/$/, '')
+  }
+}
+
+export async function seedDevelopment(db: Kysely<SigninDatabase>, now: Date, client = developmentPlacementsClient()): Promise<void> {
+  if (!await findClient(db, client.clientId)) {
+    await registerClient(db, {
+      clientId: client.clientId,
+      name: 'Manage school placements',
+      redirectUris: [`${client.placementsUrl}/auth/callback`],
+      postLogoutRedirectUris: [`${client.placementsUrl}/signed-out`],
+      clientUri: `${client.placementsUrl}/`,
+      secret: client.secret
+    }, now)
+  }
+  for (const persona of demoPersonas) {
+    if (await findAccountByEmail(db, persona.email)) continue
+    await insertAccount(db, { ...persona, passwordHash: await hashPassword(demoPassword) }, now)
+  }
+}

@@ -1,0 +1,96 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import type { Kysely } from 'kysely'
+import { systemClock, type Clock } from '../platform/clock.ts'
+import { migrate, openDatabase } from '../platform/database.ts'
+import { createLogger } from '../platform/logger.ts'
+import { DeliveryWorker, transportFrom } from '../platform/mail/delivery.ts'
+import { connectRedis, PostgresShortLivedStore, RedisShortLivedStore, type ShortLivedStore } from '../platform/short-lived-store.ts'
+import { SignInThrottle } from './accounts/sign-in-throttle.ts'
+import { buildSigninApp, createSigninViews } from './app.ts'
+import type { SigninConfig } from './config.ts'
+import type { SigninContext } from './context.ts'
+import { signinMigrations } from './database/migrations.ts'
+import type { SigninDatabase } from './database/schema.ts'
+import { adapterFactory } from './provider/adapters.ts'
+import { instanceSecret, signingKeys } from './provider/keys.ts'
+import { createProvider } from './provider/provider.ts'
+
+export interface RunningSignin {
+  url: string
+  context: SigninContext
+  close(): Promise<void>
+}
+
+export interface StartOptions {
+  clock?: Clock
+  /** Tests open their own database (in memory, or a fresh one on the server). */
+  db?: Kysely<SigninDatabase>
+  /** Bind to this host; the public URL still says localhost. */
+  host?: string
+  beforeListen?: (db: Kysely<SigninDatabase>) => Promise<void>
+}
+
+/**
+ * Starts Sign-in: database (migrated), keys and secrets, the provider and the web app.
+ * The port is bound first, so with port 0 (tests) the issuer carries the real port.
+ */
+export async function startSignin(config: SigninConfig, options: StartOptions = {}): Promise<RunningSignin> {
+  const clock = options.clock ?? systemClock
+  const log = createLogger('signin')
+  const db = options.db ?? await openDatabase<SigninDatabase>(config.database)
+  if (config.environment !== 'production' || options.db) await migrate(db as Kysely<unknown>, signinMigrations)
+  await options.beforeListen?.(db)
+
+  const server = http.createServer()
+  server.keepAliveTimeout = 65_000
+  await new Promise<void>((resolve) => server.listen(config.port, options.host ?? '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  const publicUrl = config.port === 0 ? `http://localhost:${port}` : config.publicUrl
+  const runtimeConfig: SigninConfig = { ...config, port, publicUrl }
+
+  const now = clock.now()
+  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined
+  const store: ShortLivedStore = redis ? new RedisShortLivedStore(redis, config.redisPrefix) : new PostgresShortLivedStore(db as unknown as Kysely<never>, clock)
+  const cookieKeys = (await instanceSecret(db, 'cookie-keys', now, config.cookieKeys)).split(',')
+  const codeKey = Buffer.from(await instanceSecret(db, 'code-key', now, config.codeKey), 'utf8')
+  const app = express()
+  const views = createSigninViews(app, config.serviceName)
+  const provider = createProvider({
+    issuer: publicUrl,
+    db,
+    adapter: adapterFactory(db, clock, redis, config.redisPrefix),
+    jwks: await signingKeys(db, now),
+    cookieKeys,
+    secureCookies: publicUrl.startsWith('https:'),
+    trustProxy: config.trustProxy,
+    views,
+    serviceName: config.serviceName,
+    log
+  })
+  const context: SigninContext = { config: runtimeConfig, db, provider, store, throttle: new SignInThrottle(store), codeKey, clock, log }
+  buildSigninApp(app, context)
+  server.on('request', app)
+
+  const transport = transportFrom(config.mail)
+  const worker = transport ? new DeliveryWorker(db as unknown as Kysely<never>, transport, clock, log) : undefined
+  worker?.start()
+  const sweeper = store instanceof PostgresShortLivedStore
+    ? setInterval(() => { store.sweep().catch((error: unknown) => log.warn({ err: error }, 'sweep failed')) }, 10 * 60_000)
+    : undefined
+  sweeper?.unref()
+
+  return {
+    url: publicUrl,
+    context,
+    async close() {
+      worker?.stop()
+      clearInterval(sweeper)
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      redis?.disconnect()
+      if (!options.db) await db.destroy()
+    }
+  }
+}

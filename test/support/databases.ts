@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import pg from 'pg'
+import { openDatabase } from '../../src/platform/database.ts'
+
+/**
+ * The test suite runs against PGlite in memory (TEST_BACKEND unset or "pglite") and
+ * against the PostgreSQL server (TEST_BACKEND=postgres, each test file its own fresh
+ * database); Redis is used for short-lived state whenever REDIS_URL is set.
+ */
+export const backend = process.env.TEST_BACKEND === 'postgres' ? 'postgres' : 'pglite'
+const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+export interface TestDatabase<Schema> {
+  db: Kysely<Schema>
+  drop(): Promise<void>
+}
+
+export async function freshDatabase<Schema>(): Promise<TestDatabase<Schema>> {
+  if (backend === 'pglite') {
+    const db = await openDatabase<Schema>({ memory: true })
+    return { db, drop: () => db.destroy() }
+  }
+  const name = `test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  const db = await openDatabase<Schema>({ url: url.toString() })
+  return {
+    db,
+    async drop() {
+      await db.destroy()
+      const cleanup = new pg.Client({ connectionString: serverUrl })
+      await cleanup.connect()
+      await cleanup.query(`drop database if exists ${name} with (force)`)
+      await cleanup.end()
+    }
+  }
+}
+
+export function redisSettings(): { redisUrl: string | undefined, redisPrefix: string } {
+  return { redisUrl: process.env.REDIS_URL || undefined, redisPrefix: `test:${randomBytes(6).toString('hex')}:` }
+}
