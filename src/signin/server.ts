@@ -7,6 +7,8 @@ import { migrate, openDatabase } from '../platform/database.ts'
 import { createLogger } from '../platform/logger.ts'
 import { DeliveryWorker, transportFrom } from '../platform/mail/delivery.ts'
 import { connectRedis, PostgresShortLivedStore, RedisShortLivedStore, type ShortLivedStore } from '../platform/short-lived-store.ts'
+import { commonPasswordCount } from './accounts/common-passwords.ts'
+import { spendOneHash } from './accounts/passwords.ts'
 import { SignInThrottle } from './accounts/sign-in-throttle.ts'
 import { buildSigninApp, createSigninViews } from './app.ts'
 import type { SigninConfig } from './config.ts'
@@ -38,6 +40,10 @@ export interface StartOptions {
  */
 export async function startSignin(config: SigninConfig, options: StartOptions = {}): Promise<RunningSignin> {
   const clock = options.clock ?? systemClock
+  // Pay one-off costs at start-up, not in a person's request: the password list loads,
+  // and the dummy hash that unknown-email sign-ins verify against is made.
+  commonPasswordCount()
+  await spendOneHash('')
   const log = createLogger('signin')
   const db = options.db ?? await openDatabase<SigninDatabase>(config.database)
   if (config.environment !== 'production' || options.db) await migrate(db as Kysely<unknown>, signinMigrations)

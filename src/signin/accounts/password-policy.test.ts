@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import { isCommonPassword } from './common-passwords.ts'
 import {
   isEasilyGuessed, maxPasswordCodePoints, minPasswordCodePoints, passwordMessages, passwordProblems, passwordRules,
@@ -115,6 +116,17 @@ test('the easily-guessed rules leave ordinary passphrases alone', () => {
   ]) {
     assert.equal(isEasilyGuessed(password), false, password)
   }
+})
+
+test('checking a worst-case 256-character password stays quick', () => {
+  isEasilyGuessed('warm up: load the list first')
+  // Many digit/symbol changes at both ends once meant thousands of candidate cores.
+  const password = '1!'.repeat(64) + 'word' + '2#'.repeat(62)
+  assert.equal([...password].length, 256)
+  const start = performance.now()
+  isEasilyGuessed(password)
+  isEasilyGuessed('a'.repeat(255) + 'b')
+  assert.ok(performance.now() - start < 250, `took ${(performance.now() - start).toFixed(0)} ms`)
 })
 
 test('a password containing the whole email address is refused, whatever the case', () => {

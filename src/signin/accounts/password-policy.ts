@@ -119,7 +119,8 @@ export function isEasilyGuessed(password: string): boolean {
   return false
 }
 
-// A two- or three-letter core between random symbols is not a guessable pattern.
+// A two- or three-letter run or repeat between random symbols is not a guessable pattern
+// (a listed core of any length still is: the affixes are what people add to it).
 const minCoreCodePoints = 4
 
 function isListed(text: string): boolean {
@@ -131,9 +132,9 @@ const trailingNonLetters = /[^\p{L}]*$/u
 
 /**
  * What is left after taking digits, symbols and spaces off either end:
- * 'password2024!!' -> 'password2024', 'password'. Each end is also cut where digits
- * give way to symbols, so a look-alike digit at the edge of the word survives:
- * 'ch0c0l4t3!!!' -> 'ch0c0l4t3'.
+ * 'password2024!!' -> 'password2024', 'password'. Each end is also cut where the
+ * run nearest the word changes between digits, symbols and spaces, so a look-alike
+ * digit at the edge of the word survives: 'ch0c0l4t3!!!' -> 'ch0c0l4t3'.
  */
 function cores(text: string): string[] {
   const lead = leadingNonLetters.exec(text)![0]
@@ -157,19 +158,22 @@ function characterClass(char: string): string {
   return 'symbol'
 }
 
-/** 0, the run's full length, and every offset (in UTF-16 units) where the class changes. */
+/**
+ * 0, the run's full length, and the class change nearest the letters (the last one
+ * in the run as given, UTF-16 offset). Only that one: every change would make
+ * '1!2@3#...' cost thousands of candidate cores, each checked in full.
+ */
 function cutPoints(run: string): number[] {
-  const points = [0]
+  let nearest: number | undefined
   let offset = 0
   let previous: string | undefined
   for (const char of run) {
     const kind = characterClass(char)
-    if (previous !== undefined && kind !== previous) points.push(offset)
+    if (previous !== undefined && kind !== previous) nearest = offset
     previous = kind
     offset += char.length
   }
-  points.push(run.length)
-  return [...new Set(points)]
+  return unique([0, ...(nearest === undefined ? [] : [nearest]), run.length])
 }
 
 // '1' and '!' stand for 'i' as often as for 'l', so both spellings are tried.
@@ -252,6 +256,6 @@ function codePoints(text: string): number {
   return [...text].length
 }
 
-function unique(items: string[]): string[] {
+function unique<T>(items: T[]): T[] {
   return [...new Set(items)]
 }

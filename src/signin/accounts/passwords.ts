@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { hash, verify, type Algorithm } from '@node-rs/argon2'
+import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2'
 
 /**
  * OWASP Password Storage Cheat Sheet, first Argon2id row (security.md, "password storage").
  * The parameters travel inside each PHC string, so raising them later only needs
  * `needsRehash` on the next successful sign-in.
  */
-export const argon2Parameters = { memoryCost: 19456, timeCost: 2, parallelism: 1 }
+// Frozen: a stray assignment elsewhere would silently weaken every new hash.
+export const argon2Parameters = Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 })
 
 // Algorithm is an ambient const enum, which erasable-syntax TypeScript cannot read,
 // so the value is spelt out; the annotation still checks it is a member.
@@ -24,13 +25,13 @@ function normalise(password: string): string {
 
 export async function hashPassword(password: string): Promise<string> {
   // The library draws a fresh 16-byte salt from the OS CSPRNG for every call.
-  return hash(normalise(password), hashOptions)
+  return argon2Hash(normalise(password), hashOptions)
 }
 
 /** False, never an exception, for a hash that is not a readable PHC string. */
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {
   try {
-    return await verify(hash, normalise(password))
+    return await argon2Verify(hash, normalise(password))
   } catch {
     return false
   }
