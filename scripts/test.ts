@@ -22,7 +22,7 @@ let failed = false
 for (const pass of passes) {
   if (pass.files.length === 0) continue
   console.warn(`\n== ${pass.name}: ${pass.files.length} test files`)
-  const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...pass.files], {
+  const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=600000', ...pass.files], {
     stdio: 'inherit',
     env: { ...process.env, NODE_ENV: 'test', ...pass.env }
   })

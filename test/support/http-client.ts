@@ -28,8 +28,11 @@ export class HttpSession {
     return this.request('GET', url, undefined, headers)
   }
 
-  post(url: string | URL, form: Record<string, string>, headers: Record<string, string> = {}): Promise<HttpResponse> {
-    return this.request('POST', url, new URLSearchParams(form), headers)
+  /** Fields whose value is undefined are left out, as a form without that input would. */
+  post(url: string | URL, form: Record<string, string | undefined>, headers: Record<string, string> = {}): Promise<HttpResponse> {
+    const body = new URLSearchParams()
+    for (const [name, value] of Object.entries(form)) if (value !== undefined) body.append(name, value)
+    return this.request('POST', url, body, headers)
   }
 
   /** Follows Location headers (always with GET, as browsers do after 301/302/303) until a non-redirect. */

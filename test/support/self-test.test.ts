@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
+import { readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
-import { expectAccessible, launchBrowser, newPage } from './browser.ts'
+import { expectAccessible, launchBrowser, newPage, screenshot, screenshotsDir } from './browser.ts'
 import { HttpSession, csrfFrom, formAction } from './http-client.ts'
 import { startTestClient } from './test-client.ts'
 
@@ -25,7 +26,7 @@ async function serve(handler: Handler): Promise<{ url: string, close(): Promise<
 }
 
 function html(body: string): string {
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Self-test</title></head>
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Self-test</title><link rel="stylesheet" href="/style.css"></head>
 <body><main><h1>Self-test</h1>${body}</main></body></html>`
 }
 
@@ -33,16 +34,28 @@ describe('browser helpers', () => {
   let browser: Browser
   let site: Awaited<ReturnType<typeof serve>>
   let launchMs = 0
+  const documentRequests: string[] = []
 
   before(async () => {
     const started = Date.now()
     browser = await launchBrowser()
     launchMs = Date.now() - started
     site = await serve((req, res) => {
+      if (req.url === '/style.css') {
+        res.setHeader('content-type', 'text/css')
+        return res.end('body { color: #0b0c0c; background: #ffffff } .faint { color: #bbbbbb }')
+      }
+      if (req.url === '/favicon.ico') return res.writeHead(404).end()
+      documentRequests.push(req.url ?? '')
       res.setHeader('content-type', 'text/html; charset=utf-8')
-      res.end(req.url === '/broken'
-        ? html('<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">')
-        : html('<p>An accessible page.</p><form action="/next"><label for="name">Name</label><input id="name" name="name"></form>'))
+      const image = '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+      const pages: Record<string, string> = {
+        '/': '<p>An accessible page.</p><form action="/next"><label for="name">Name</label><input id="name" name="name"></form>',
+        '/missing-alt': image,
+        '/noscript-missing-alt': `<noscript>${image}</noscript><p>Content.</p>`,
+        '/low-contrast': '<p class="faint">Hard to read.</p>'
+      }
+      res.end(html(pages[req.url ?? ''] ?? '<p>Not found</p>'))
     })
   })
 
@@ -51,25 +64,59 @@ describe('browser helpers', () => {
     await site?.close()
   })
 
-  it('passes an accessible page', async (t) => {
-    t.diagnostic(`browser launched in ${launchMs} ms`)
-    const page = await newPage(browser, { javaScript: false })
-    await page.goto(`${site.url}/`)
-    assert.equal(page.viewportSize()?.width, 1024)
-    await expectAccessible(page, 'accessible page')
-    await page.context().close()
+  for (const javaScript of [true, false]) {
+    const mode = javaScript ? 'with JavaScript' : 'without JavaScript'
+
+    it(`passes an accessible page ${mode}`, async (t) => {
+      t.diagnostic(`browser launched in ${launchMs} ms`)
+      const page = await newPage(browser, { javaScript })
+      await page.goto(`${site.url}/`)
+      assert.deepEqual(page.viewportSize(), { width: 1024, height: 800 })
+      const requestsBefore = documentRequests.length
+      await expectAccessible(page, 'accessible page')
+      assert.equal(documentRequests.length, requestsBefore, 'checking does not request the page again')
+      await page.context().close()
+    })
+
+    it(`rejects an image without alternative text ${mode}, naming the rule and the label`, async () => {
+      const page = await newPage(browser, { javaScript })
+      await page.goto(`${site.url}/missing-alt`)
+      await assert.rejects(expectAccessible(page, 'broken page'), (error: Error) => {
+        assert.equal(error.name, 'AssertionError')
+        assert.match(error.message, /image-alt \(critical\)/)
+        assert.match(error.message, /"broken page"/)
+        assert.match(error.message, /\["img"\]/)
+        return true
+      })
+      await page.context().close()
+    })
+
+    it(`judges colour contrast on the served stylesheet ${mode}`, async () => {
+      const page = await newPage(browser, { javaScript })
+      await page.goto(`${site.url}/low-contrast`)
+      await assert.rejects(expectAccessible(page, 'low contrast'), /color-contrast/)
+      await page.context().close()
+    })
+  }
+
+  it('checks what a person without JavaScript sees, including noscript content', async () => {
+    const withoutScripts = await newPage(browser, { javaScript: false })
+    await withoutScripts.goto(`${site.url}/noscript-missing-alt`)
+    await assert.rejects(expectAccessible(withoutScripts, 'noscript'), /image-alt/)
+    await withoutScripts.context().close()
+    const withScripts = await newPage(browser, { javaScript: true })
+    await withScripts.goto(`${site.url}/noscript-missing-alt`)
+    await expectAccessible(withScripts, 'noscript hidden')
+    await withScripts.context().close()
   })
 
-  it('rejects an image without alternative text, naming the rule and the label', async () => {
-    const page = await newPage(browser, { javaScript: true })
-    await page.goto(`${site.url}/broken`)
-    await assert.rejects(expectAccessible(page, 'broken page'), (error: Error) => {
-      assert.equal(error.name, 'AssertionError')
-      assert.match(error.message, /image-alt \(critical\)/)
-      assert.match(error.message, /"broken page"/)
-      assert.match(error.message, /\["img"\]/)
-      return true
-    })
+  it('saves full-page screenshots under screenshots/', async () => {
+    const page = await newPage(browser, { javaScript: false })
+    await page.goto(`${site.url}/`)
+    const path = await screenshot(page, 'self-test--support')
+    assert.equal(path, `${screenshotsDir}/self-test--support.png`)
+    assert.deepEqual([...(await readFile(path)).subarray(1, 4)], [...Buffer.from('PNG')])
+    await rm(path)
     await page.context().close()
   })
 })
@@ -125,14 +172,14 @@ describe('HttpSession', () => {
     const page = await http.get(`${site.url}/form`)
     assert.equal(csrfFrom(page.text), 'tok&en')
     assert.equal(formAction(page.text), '/a?x=1&y=2')
-    const posted = await http.post(new URL(formAction(page.text), page.url), { _csrf: csrfFrom(page.text), email: 'a b@example.com' })
+    const posted = await http.post(new URL(formAction(page.text), page.url), { _csrf: csrfFrom(page.text), email: 'a b@example.com', absent: undefined })
     assert.equal(posted.text, 'application/x-www-form-urlencoded;charset=UTF-8|_csrf=tok%26en&email=a+b%40example.com|')
   })
 
   it('deletes cookies by Expires and Max-Age', async () => {
     const http = new HttpSession()
     await http.follow(await http.get(`${site.url}/set`))
-    await http.get(`${site.url}/admin/clear`)
+    await http.get(`${site.url}/clear`)
     assert.equal(http.cookie('scoped', `${site.url}/admin/`), undefined)
     assert.deepEqual(http.cookies(), [])
   })

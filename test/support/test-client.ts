@@ -37,7 +37,7 @@ export async function startTestClient(options: TestClientOptions): Promise<TestC
   function config(): Promise<oidc.Configuration> {
     configuration ??= oidc.discovery(
       new URL(options.issuer), options.clientId, undefined,
-      // openid-client would default to client_secret_post; services registered with DfE Sign-in use basic.
+      // Given a bare secret openid-client would use client_secret_post; basic is the OpenID Connect default.
       oidc.ClientSecretBasic(options.clientSecret),
       { execute: [oidc.allowInsecureRequests] }
     ).catch((error: unknown) => {
