@@ -1,0 +1,63 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express'
+import { devMailbox } from '../platform/dev-mailbox.ts'
+import { csrfProtection, errorPages, formBodies, noStore, notFound, securityHeaders } from '../platform/security.ts'
+import { sessions } from '../platform/sessions.ts'
+import { useViews } from '../platform/views.ts'
+import { authRoutes } from './auth/routes.ts'
+import { loadPrincipal } from './auth/principal.ts'
+import { serviceName, type PlacementsContext } from './context.ts'
+import { organisationRoutes } from './pages/organisations/routes.ts'
+import { startRoutes } from './pages/start/routes.ts'
+import { supportRoutes } from './pages/support/routes.ts'
+import { userRoutes } from './pages/users/routes.ts'
+
+export const sessionCookieBaseName = 'placements-session'
+
+export function buildPlacementsApp(context: PlacementsContext): Express {
+  const { config } = context
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('trust proxy', config.trustProxy ? 1 : false)
+  app.use(securityHeaders())
+  // Static assets first: fetching a stylesheet is not activity and must not extend a session.
+  useViews(app, import.meta.dirname, { productName: serviceName, productUrl: '/', identityProviderName: context.identityProvider.displayName })
+
+  app.use(sessions({
+    cookieName: sessionCookieBaseName,
+    secure: config.publicUrl.startsWith('https:'),
+    idleTimeoutSeconds: config.idleTimeoutSeconds,
+    absoluteTimeoutSeconds: config.absoluteTimeoutSeconds,
+    store: context.store,
+    clock: context.clock
+  }))
+  app.use(noStore, formBodies(), csrfProtection, loadPrincipal(context), navigation)
+  app.use(authRoutes(context))
+  app.use(startRoutes(context))
+  app.use(organisationRoutes(context))
+  app.use(userRoutes(context))
+  app.use(supportRoutes(context))
+  if (config.environment !== 'production') app.use(devMailbox(context.db))
+  app.use(notFound)
+  app.use(errorPages({ log: (error, req) => context.log.error({ err: error, path: req.path }, 'request failed') }))
+  return app
+}
+
+/** The header's links: where a signed-in person can go from any page. */
+function navigation(req: Request, res: Response, next: NextFunction) {
+  res.locals.currentPath = req.originalUrl.slice(0, 500)
+  const principal = req.principal
+  if (!principal) return next()
+  const at = (prefix: string) => req.path.startsWith(prefix)
+  const items = []
+  if (principal.isSupport) {
+    items.push({ text: 'Organisations', href: '/support/organisations', active: at('/support/organisations') })
+    items.push({ text: 'Support users', href: '/support/support-users', active: at('/support/support-users') })
+    items.push({ text: 'Audit trail', href: '/support/audit', active: at('/support/audit') })
+  }
+  if (principal.organisations.length > 1 || (principal.isSupport && principal.organisations.length > 0)) {
+    items.push({ text: 'Change organisation', href: '/organisations', active: req.path === '/organisations' })
+  }
+  items.push({ text: 'Sign out', href: '/sign-out' })
+  res.locals.navigation = items
+  next()
+}

@@ -1,0 +1,80 @@
+import * as oidc from 'openid-client'
+import type { IdentityProviderConfig } from '../config.ts'
+
+/**
+ * The OpenID Provider, found by discovery from its issuer URL. Nothing here knows
+ * whether it is our Sign-in or the real DfE Sign-in. Discovery happens on first use
+ * and is retried on failure, so Placements starts even while the provider is down.
+ */
+export class IdentityProvider {
+  readonly #settings: IdentityProviderConfig
+  #configuration: Promise<oidc.Configuration> | undefined
+
+  constructor(settings: IdentityProviderConfig) {
+    this.#settings = settings
+  }
+
+  get displayName(): string { return this.#settings.displayName }
+
+  configuration(): Promise<oidc.Configuration> {
+    this.#configuration ??= this.#discover().catch((error: unknown) => {
+      this.#configuration = undefined
+      throw error
+    })
+    return this.#configuration
+  }
+
+  async #discover(): Promise<oidc.Configuration> {
+    const s = this.#settings
+    const options: oidc.DiscoveryRequestOptions = s.allowInsecure ? { execute: [oidc.allowInsecureRequests] } : {}
+    if (s.privateKeyJwk) {
+      const jwk = JSON.parse(s.privateKeyJwk) as JsonWebKey & { kid?: string, alg?: string }
+      const key = await crypto.subtle.importKey('jwk', jwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
+      return oidc.discovery(new URL(s.issuerUrl), s.clientId, undefined, oidc.PrivateKeyJwt({ key, kid: jwk.kid }), options)
+    }
+    if (!s.clientSecret) throw new Error('Set OIDC_CLIENT_SECRET or OIDC_PRIVATE_KEY_JWK')
+    return oidc.discovery(new URL(s.issuerUrl), s.clientId, s.clientSecret, oidc.ClientSecretBasic(s.clientSecret), options)
+  }
+}
+
+export interface PendingAuthorization {
+  verifier: string
+  nonce: string
+  returnTo: string | undefined
+}
+
+export async function authorizationRequest(provider: IdentityProvider, redirectUri: string, loginHint: string | undefined) {
+  const config = await provider.configuration()
+  const verifier = oidc.randomPKCECodeVerifier()
+  const state = oidc.randomState()
+  const nonce = oidc.randomNonce()
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid email profile',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...(loginHint ? { login_hint: loginHint } : {})
+  })
+  return { url, state, verifier, nonce }
+}
+
+export async function completeAuthorization(provider: IdentityProvider, callbackUrl: URL, state: string, pending: PendingAuthorization) {
+  const config = await provider.configuration()
+  const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+    pkceCodeVerifier: pending.verifier, expectedState: state, expectedNonce: pending.nonce, idTokenExpected: true
+  })
+  const claims = tokens.claims()
+  if (!claims) throw new Error('No ID token')
+  return { claims, idToken: tokens.id_token! }
+}
+
+export async function endSessionUrl(provider: IdentityProvider, idToken: string | undefined, postLogoutRedirectUri: string): Promise<string | undefined> {
+  const config = await provider.configuration()
+  if (!config.serverMetadata().end_session_endpoint) return undefined
+  return oidc.buildEndSessionUrl(config, {
+    post_logout_redirect_uri: postLogoutRedirectUri,
+    ...(idToken ? { id_token_hint: idToken } : { client_id: config.clientMetadata().client_id })
+  }).href
+}

@@ -1,0 +1,64 @@
+import type { NextFunction, Request, Response } from 'express'
+import type { PlacementsContext } from '../context.ts'
+import { canUseSupportConsole, canViewOrganisation, hasAnyAccess, type Principal } from '../domain/policies.ts'
+import { findUserById, isSupportUser, organisationsOf } from '../domain/users.ts'
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal
+  }
+}
+
+/** Same-site paths only (no scheme, no host, no "//"), so a return path can never leave us. */
+export function safeReturnPath(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 500 || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(value)) return undefined
+  try {
+    const url = new URL(value, 'http://placements.invalid')
+    if (url.origin !== 'http://placements.invalid') return undefined
+    return url.pathname + url.search
+  } catch {
+    return undefined
+  }
+}
+
+/** Loads who is signed in, afresh from the database on every request. */
+export function loadPrincipal(context: PlacementsContext) {
+  return async function loadPrincipalMiddleware(req: Request, res: Response, next: NextFunction) {
+    const userId = req.session.get<string>('userId')
+    if (userId) {
+      const user = await findUserById(context.db, userId)
+      if (user) {
+        req.principal = { user, organisations: await organisationsOf(context.db, user.id), isSupport: await isSupportUser(context.db, user.id) }
+        res.locals.principal = req.principal
+        res.locals.currentOrganisationId = req.session.get<string>('organisationId')
+        res.locals.timeout = {
+          idleSeconds: context.config.idleTimeoutSeconds,
+          warningSeconds: context.config.warningSeconds
+        }
+      }
+    }
+    next()
+  }
+}
+
+/** Pages for signed-in people: others sign in first and come back here afterwards. */
+export function requireSignedIn(req: Request, res: Response, next: NextFunction) {
+  if (req.principal && hasAnyAccess(req.principal)) return next()
+  if (req.principal) return res.redirect(303, '/no-access')
+  if (req.session.ended === 'idle') return res.redirect(303, '/timed-out')
+  const returnTo = req.method === 'GET' ? safeReturnPath(req.originalUrl) : undefined
+  res.redirect(303, '/sign-in' + (returnTo ? `?return_to=${encodeURIComponent(returnTo)}` : ''))
+}
+
+export function requireSupport(req: Request, res: Response, next: NextFunction) {
+  if (req.principal && canUseSupportConsole(req.principal)) return next()
+  res.status(403).render('errors/forbidden-page.njk')
+}
+
+export function requireOrganisation(req: Request, res: Response, next: NextFunction) {
+  const organisationId = String(req.params.organisationId ?? '')
+  if (req.principal && canViewOrganisation(req.principal, organisationId)) return next()
+  res.status(404).render('errors/not-found.njk')
+}

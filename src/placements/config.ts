@@ -1,0 +1,69 @@
+import path from 'node:path'
+import { integer, readCommonConfig, requiredInProduction, type CommonConfig } from '../platform/config.ts'
+import type { DatabaseLocation } from '../platform/database.ts'
+import type { MailConfig } from '../platform/mail/delivery.ts'
+
+/**
+ * Placements signs people in through any compliant OpenID Provider: our Sign-in in
+ * development, the real DfE Sign-in in production. Only these settings differ.
+ */
+export interface IdentityProviderConfig {
+  issuerUrl: string
+  clientId: string
+  /** client_secret_basic when set... */
+  clientSecret: string | undefined
+  /** ...or private_key_jwt with this private JWK (JSON). */
+  privateKeyJwk: string | undefined
+  /** Shown on the start page button: "Sign in using DfE Sign-in". */
+  displayName: string
+  /** Allow http issuers (development and tests only). */
+  allowInsecure: boolean
+}
+
+export interface PlacementsConfig extends CommonConfig {
+  port: number
+  publicUrl: string
+  database: DatabaseLocation
+  mail: MailConfig
+  identityProvider: IdentityProviderConfig
+  idleTimeoutSeconds: number
+  absoluteTimeoutSeconds: number
+  /** Seconds before the idle timeout that the warning dialog appears. */
+  warningSeconds: number
+  trustProxy: boolean
+  redisPrefix: string
+  supportEmailDomain: string
+}
+
+export function readPlacementsConfig(env: NodeJS.ProcessEnv = process.env): PlacementsConfig {
+  const common = readCommonConfig(env)
+  const port = integer(env.PLACEMENTS_PORT, 3000, 'PLACEMENTS_PORT')
+  const idleTimeoutSeconds = integer(env.SESSION_IDLE_TIMEOUT_SECONDS, 1200, 'SESSION_IDLE_TIMEOUT_SECONDS')
+  const production = common.environment === 'production'
+  return {
+    ...common,
+    port,
+    publicUrl: requiredInProduction(env, 'PLACEMENTS_URL', `http://localhost:${port}`).replace(/\/$/, ''),
+    database: env.PLACEMENTS_DATABASE_URL ? { url: env.PLACEMENTS_DATABASE_URL } : { directory: path.join(common.dataDirectory, 'placements') },
+    mail: {
+      notifyApiKey: env.PLACEMENTS_NOTIFY_API_KEY ?? env.NOTIFY_API_KEY,
+      notifyTemplateId: env.PLACEMENTS_NOTIFY_TEMPLATE_ID ?? env.NOTIFY_TEMPLATE_ID,
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM
+    },
+    identityProvider: {
+      issuerUrl: requiredInProduction(env, 'OIDC_ISSUER_URL', `http://localhost:${env.SIGNIN_PORT ?? 3001}`),
+      clientId: requiredInProduction(env, 'OIDC_CLIENT_ID', env.PLACEMENTS_CLIENT_ID ?? 'manage-school-placements'),
+      clientSecret: env.OIDC_CLIENT_SECRET ?? (production ? undefined : env.PLACEMENTS_CLIENT_SECRET ?? 'development-only-placements-client-secret'),
+      privateKeyJwk: env.OIDC_PRIVATE_KEY_JWK,
+      displayName: env.OIDC_PROVIDER_NAME ?? 'DfE Sign-in',
+      allowInsecure: !production && env.OIDC_ALLOW_INSECURE !== 'false'
+    },
+    idleTimeoutSeconds,
+    absoluteTimeoutSeconds: integer(env.SESSION_ABSOLUTE_TIMEOUT_SECONDS, 12 * 3600, 'SESSION_ABSOLUTE_TIMEOUT_SECONDS'),
+    warningSeconds: Math.min(integer(env.SESSION_WARNING_SECONDS, 120, 'SESSION_WARNING_SECONDS'), Math.floor(idleTimeoutSeconds / 2)),
+    trustProxy: env.TRUST_PROXY === 'true',
+    redisPrefix: env.PLACEMENTS_REDIS_PREFIX ?? 'placements:',
+    supportEmailDomain: env.SUPPORT_EMAIL_DOMAIN ?? 'education.gov.uk'
+  }
+}

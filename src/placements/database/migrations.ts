@@ -1,0 +1,59 @@
+import { sql, type Kysely } from 'kysely'
+import type { Migration } from 'kysely/migration'
+import { outboxMigration } from '../../platform/mail/outbox.ts'
+import { shortLivedMigration } from '../../platform/short-lived-store.ts'
+
+/** Versioned, append-only: never edit one that has shipped; add the next. */
+export const placementsMigrations: Record<string, Migration> = {
+  '0001-platform-outbox': outboxMigration,
+  '0002-platform-short-lived': shortLivedMigration,
+  '0003-organisations-and-users': {
+    async up(db: Kysely<unknown>) {
+      await sql`create table organisations (
+        id uuid primary key default gen_random_uuid(),
+        kind text not null check (kind in ('school', 'provider')),
+        name text not null,
+        urn text unique,
+        ukprn text unique,
+        provider_code text unique,
+        created_at timestamptz not null,
+        check ((kind = 'school' and urn is not null) or (kind = 'provider' and ukprn is not null and provider_code is not null))
+      )`.execute(db)
+      await sql`create index organisations_name on organisations (lower(name))`.execute(db)
+      await sql`create table users (
+        id uuid primary key default gen_random_uuid(),
+        email text not null,
+        email_normalised text not null unique,
+        given_name text not null,
+        family_name text not null,
+        sign_in_sub text unique,
+        last_signed_in_at timestamptz,
+        created_at timestamptz not null
+      )`.execute(db)
+      await sql`create table memberships (
+        user_id uuid not null references users (id) on delete cascade,
+        organisation_id uuid not null references organisations (id) on delete cascade,
+        created_at timestamptz not null,
+        primary key (user_id, organisation_id)
+      )`.execute(db)
+      await sql`create index memberships_organisation on memberships (organisation_id)`.execute(db)
+      await sql`create table support_users (
+        user_id uuid primary key references users (id) on delete cascade,
+        created_at timestamptz not null
+      )`.execute(db)
+      await sql`create table audit_events (
+        id uuid primary key default gen_random_uuid(),
+        seq bigint generated always as identity,
+        at timestamptz not null,
+        event text not null,
+        outcome text not null,
+        actor_user_id uuid,
+        subject_user_id uuid,
+        organisation_id uuid,
+        email text,
+        details jsonb not null default '{}'
+      )`.execute(db)
+      await sql`create index audit_events_seq on audit_events (seq desc)`.execute(db)
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import type { Kysely } from 'kysely'
+import { queueEmail } from '../../platform/mail/outbox.ts'
+import type { OrganisationKind, PlacementsDatabase } from '../database/schema.ts'
+import { recordAudit } from './audit.ts'
+import { invitation, removal, supportInvitation, type PlacementsEmailContext } from './emails.ts'
+import { findOrganisation, findUserByEmail, findUserById, isMember, normaliseEmail, type Organisation, type User } from './users.ts'
+
+/**
+ * The changes Placements makes, as verbs. Each is one transaction that also writes its
+ * audit event and its email, so a change never happens without its record or its email.
+ */
+export interface ActionContext {
+  db: Kysely<PlacementsDatabase>
+  now: Date
+  email: PlacementsEmailContext
+}
+
+export interface NewPerson {
+  email: string
+  givenName: string
+  familyName: string
+}
+
+export type InviteResult = { outcome: 'invited' | 'membership-added', user: User } | { outcome: 'already-member', user: User } | { outcome: 'no-organisation' }
+
+/** Adds a person to an organisation: a new user, or an existing one gaining a membership. */
+export async function addUserToOrganisation(c: ActionContext, actorUserId: string, organisationId: string, person: NewPerson): Promise<InviteResult> {
+  return c.db.transaction().execute(async (trx) => {
+    const organisation = await findOrganisation(trx, organisationId)
+    if (!organisation) return { outcome: 'no-organisation' }
+    const existing = await findUserByEmail(trx, person.email)
+    if (existing && await isMember(trx, existing.id, organisationId)) return { outcome: 'already-member', user: existing }
+    const user = existing ?? await trx.insertInto('users').values({
+      email: person.email.trim(), email_normalised: normaliseEmail(person.email), given_name: person.givenName.trim(),
+      family_name: person.familyName.trim(), sign_in_sub: null, last_signed_in_at: null, created_at: c.now
+    }).returningAll().executeTakeFirstOrThrow()
+    await trx.insertInto('memberships').values({ user_id: user.id, organisation_id: organisationId, created_at: c.now }).execute()
+    const outcome = existing ? 'membership-added' : 'invited'
+    await recordAudit(trx, { event: existing ? 'membership-added' : 'user-invited', actorUserId, subjectUserId: user.id, organisationId, email: user.email }, c.now)
+    await queueEmail(trx, invitation({ email: user.email, givenName: user.given_name }, organisation.name, c.email), c.now)
+    return { outcome, user }
+  })
+}
+
+export type RemoveResult = 'removed' | 'cannot-remove-self' | 'not-a-member'
+
+/** Removes a membership (never your own); the person is told by email. */
+export async function removeMembership(c: ActionContext, actorUserId: string, organisationId: string, userId: string): Promise<RemoveResult> {
+  if (actorUserId === userId) return 'cannot-remove-self'
+  return c.db.transaction().execute(async (trx) => {
+    const organisation = await findOrganisation(trx, organisationId)
+    const user = await findUserById(trx, userId)
+    if (!organisation || !user) return 'not-a-member'
+    const deleted = await trx.deleteFrom('memberships').where('user_id', '=', userId).where('organisation_id', '=', organisationId).executeTakeFirst()
+    if (Number(deleted.numDeletedRows) === 0) return 'not-a-member'
+    await recordAudit(trx, { event: 'membership-removed', actorUserId, subjectUserId: userId, organisationId, email: user.email }, c.now)
+    await queueEmail(trx, removal({ email: user.email, givenName: user.given_name }, organisation.name, c.email), c.now)
+    return 'removed'
+  })
+}
+
+export type AddSupportResult = 'added' | 'already-support' | 'not-department-address'
+
+export function isDepartmentAddress(email: string, domain: string): boolean {
+  return normaliseEmail(email).endsWith('@' + domain.toLowerCase())
+}
+
+export async function addSupportUser(c: ActionContext, actorUserId: string | null, person: NewPerson, domain: string): Promise<AddSupportResult> {
+  if (!isDepartmentAddress(person.email, domain)) return 'not-department-address'
+  return c.db.transaction().execute(async (trx) => {
+    const existing = await findUserByEmail(trx, person.email)
+    const user = existing ?? await trx.insertInto('users').values({
+      email: person.email.trim(), email_normalised: normaliseEmail(person.email), given_name: person.givenName.trim(),
+      family_name: person.familyName.trim(), sign_in_sub: null, last_signed_in_at: null, created_at: c.now
+    }).returningAll().executeTakeFirstOrThrow()
+    const inserted = await trx.insertInto('support_users').values({ user_id: user.id, created_at: c.now })
+      .onConflict((oc) => oc.column('user_id').doNothing()).returning('user_id').executeTakeFirst()
+    if (!inserted) return 'already-support'
+    await recordAudit(trx, { event: 'support-user-added', actorUserId, subjectUserId: user.id, email: user.email }, c.now)
+    await queueEmail(trx, supportInvitation({ email: user.email, givenName: user.given_name }, c.email), c.now)
+    return 'added'
+  })
+}
+
+export type RemoveSupportResult = 'removed' | 'cannot-remove-self' | 'not-support'
+
+export async function removeSupportUser(c: ActionContext, actorUserId: string, userId: string): Promise<RemoveSupportResult> {
+  if (actorUserId === userId) return 'cannot-remove-self'
+  return c.db.transaction().execute(async (trx) => {
+    const deleted = await trx.deleteFrom('support_users').where('user_id', '=', userId).executeTakeFirst()
+    if (Number(deleted.numDeletedRows) === 0) return 'not-support'
+    const user = await findUserById(trx, userId)
+    await recordAudit(trx, { event: 'support-user-removed', actorUserId, subjectUserId: userId, email: user?.email }, c.now)
+    return 'removed'
+  })
+}
+
+export interface NewOrganisation {
+  kind: OrganisationKind
+  name: string
+  urn?: string | undefined
+  ukprn?: string | undefined
+  providerCode?: string | undefined
+}
+
+export type AddOrganisationResult = { outcome: 'added', organisation: Organisation } | { outcome: 'duplicate', field: 'urn' | 'ukprn' | 'providerCode' }
+
+export async function addOrganisation(c: ActionContext, actorUserId: string | null, input: NewOrganisation): Promise<AddOrganisationResult> {
+  return c.db.transaction().execute(async (trx) => {
+    const clash = async (column: 'urn' | 'ukprn' | 'provider_code', value: string | undefined) =>
+      value ? (await trx.selectFrom('organisations').select('id').where(column, '=', value).executeTakeFirst()) !== undefined : false
+    if (input.kind === 'school' && await clash('urn', input.urn)) return { outcome: 'duplicate', field: 'urn' }
+    if (input.kind === 'provider' && await clash('ukprn', input.ukprn)) return { outcome: 'duplicate', field: 'ukprn' }
+    if (input.kind === 'provider' && await clash('provider_code', input.providerCode)) return { outcome: 'duplicate', field: 'providerCode' }
+    const organisation = await trx.insertInto('organisations').values({
+      kind: input.kind, name: input.name.trim(), created_at: c.now,
+      urn: input.kind === 'school' ? input.urn ?? null : null,
+      ukprn: input.kind === 'provider' ? input.ukprn ?? null : null,
+      provider_code: input.kind === 'provider' ? input.providerCode?.toUpperCase() ?? null : null
+    }).returningAll().executeTakeFirstOrThrow()
+    await recordAudit(trx, { event: 'organisation-added', actorUserId, organisationId: organisation.id, details: { name: organisation.name } }, c.now)
+    return { outcome: 'added', organisation }
+  })
+}
