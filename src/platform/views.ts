@@ -20,6 +20,7 @@ export function useViews(app: Express, serviceDirectory: string, globals: Record
   app.set('view engine', 'njk')
   const assetOptions = { maxAge: '1d', index: false, fallthrough: true }
   app.use('/assets', express.static(path.join(govukFrontend, 'govuk/assets'), assetOptions))
+  app.use('/assets', express.static(path.join(serviceDirectory, 'assets'), assetOptions))
   app.use('/assets', express.static(path.join(import.meta.dirname, 'assets'), assetOptions))
   app.get('/assets/govuk-frontend.min.css', (_req, res) => res.sendFile(path.join(govukFrontend, 'govuk/govuk-frontend.min.css'), { maxAge: '1d' }))
   app.get('/assets/govuk-frontend.min.js', (_req, res) => res.sendFile(path.join(govukFrontend, 'govuk/govuk-frontend.min.js'), { maxAge: '1d' }))
