@@ -84,6 +84,13 @@ export function sessionCookieName(base: string, secure: boolean): string {
   return secure ? `__Host-${base}` : base
 }
 
+/**
+ * The stored record outlives the session by this long, so the next request is told it
+ * ended (`Session.ended`: "You have been signed out") rather than look like a first
+ * visit. The timestamps enforce the timeouts; the store's expiry only tidies up.
+ */
+const endNoticeSeconds = 3600
+
 function storeKey(id: string): string {
   return 'session:' + createHash('sha256').update(id).digest('base64url')
 }
@@ -150,7 +157,7 @@ export function sessions(options: SessionOptions) {
       const lifetimeLeft = options.absoluteTimeoutSeconds * 1000 - (now - session.createdAt)
       const ttl = Math.min(options.idleTimeoutSeconds, Math.ceil(lifetimeLeft / 1000))
       const record: StoredSession = { data: session.data, createdAt: session.createdAt, lastSeenAt: now }
-      await options.store.set(storeKey(session.id), record, Math.max(1, ttl))
+      await options.store.set(storeKey(session.id), record, Math.max(1, ttl) + endNoticeSeconds)
     }
 
     next()

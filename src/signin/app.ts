@@ -27,7 +27,9 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
 
   const secure = config.publicUrl.startsWith('https:')
   const interaction = express.Router({ mergeParams: true })
-  interaction.use(noStore, formBodies(), csrfProtection, loadInteraction(context))
+  // The request is loaded before the CSRF check: a form sent after the request (and the
+  // session holding its token) expired is told so, with the way back to the service.
+  interaction.use(noStore, formBodies(), loadInteraction(context), csrfProtection)
   interaction.use(signInRoutes(context))
   interaction.use(createAccountRoutes(context))
   interaction.use('/forgotten-password', forgottenPasswordRoutes(context))

@@ -3,7 +3,7 @@ import { readPlacementsConfig } from '../../src/placements/config.ts'
 import type { PlacementsDatabase } from '../../src/placements/database/schema.ts'
 import { seedPlacements } from '../../src/placements/seed.ts'
 import { startPlacements, type RunningPlacements } from '../../src/placements/server.ts'
-import { developmentPlacementsClient, seedDevelopment } from '../../src/signin/seed.ts'
+import { seedDevelopment } from '../../src/signin/seed.ts'
 import { freshDatabase, redisSettings } from './databases.ts'
 import { startTestSignin, type TestSignin } from './signin.ts'
 

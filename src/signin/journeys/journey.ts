@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express'
 import type { Interaction } from 'oidc-provider'
 import type { ClientMetadataRow } from '../database/schema.ts'
 import { findClient, serviceStartUrl } from '../provider/clients.ts'
+import { lifetimes } from '../provider/provider.ts'
 import type { SigninContext } from '../context.ts'
 
 /**
@@ -45,6 +46,7 @@ declare module 'express-serve-static-core' {
 
 const uidShape = /^[A-Za-z0-9_-]{10,64}$/
 const clientsKey = 'clientsByInteraction'
+const expiredClientKey = (uid: string) => `interaction-client:${uid}`
 
 export function saveJourney(req: Request): void {
   req.session.set(`journey:${req.signin.uid}`, req.signin.journey)
@@ -70,6 +72,9 @@ export function loadInteraction(context: SigninContext) {
       // Remember the last few, so an expired request can still lead back to its service.
       const recent = Object.entries({ ...clients, [uid]: clientId }).slice(-10)
       req.session.set(clientsKey, Object.fromEntries(recent))
+      // The session idles out when the request expires (both after 3 hours), taking the
+      // map above with it, so the store remembers the service for longer.
+      await context.store.set(expiredClientKey(uid), clientId, lifetimes.sessionSeconds)
     }
     const journey = req.session.get<Journey>(`journey:${uid}`) ?? { clientId }
     const loginHint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint.slice(0, 254) : undefined
@@ -95,7 +100,7 @@ export function loadInteraction(context: SigninContext) {
 }
 
 async function renderExpired(context: SigninContext, req: Request, res: Response, uid: string) {
-  const clientId = req.session.get<Record<string, string>>(clientsKey)?.[uid]
+  const clientId = req.session.get<Record<string, string>>(clientsKey)?.[uid] ?? await context.store.get<string>(expiredClientKey(uid))
   const row = clientId ? await findClient(context.db, clientId) : undefined
   res.status(400).render('journeys/expired.njk', {
     clientName: row?.name,
