@@ -65,8 +65,15 @@ export async function completeAuthorization(provider: IdentityProvider, callback
   const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
     pkceCodeVerifier: pending.verifier, expectedState: state, expectedNonce: pending.nonce, idTokenExpected: true
   })
-  const claims = tokens.claims()
-  if (!claims) throw new Error('No ID token')
+  const idTokenClaims = tokens.claims()
+  if (!idTokenClaims) throw new Error('No ID token')
+  // Many providers (DfE Sign-in among them) put only `sub` in the ID token and the rest
+  // behind userinfo; userinfo's `sub` is checked against the ID token's.
+  let claims: Record<string, unknown> = idTokenClaims
+  if (typeof idTokenClaims.email !== 'string' && config.serverMetadata().userinfo_endpoint) {
+    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, idTokenClaims.sub)
+    claims = { ...userinfo, ...idTokenClaims, email: userinfo.email, given_name: userinfo.given_name, family_name: userinfo.family_name }
+  }
   return { claims, idToken: tokens.id_token! }
 }
 
