@@ -3,13 +3,17 @@ import { hashPassword, verifyPassword } from '../src/signin/accounts/passwords.t
 import { demoPassword, seedDevelopment } from '../src/signin/seed.ts'
 import { HttpSession } from '../test/support/http-client.ts'
 import { beginFlow, discover, finishFlow, followToCallbackOrPage, openSignIn, submit } from '../test/support/oidc-flow.ts'
+import { startTestServices } from '../test/support/placements.ts'
+import { signInToPlacements } from '../test/support/placements-flow.ts'
 import { startTestSignin } from '../test/support/signin.ts'
 
 /**
  * `npm run bench`: the cost of one password hash, and complete sign-ins per second
  * (authorization request → sign-in page → password → code → token exchange) against a
- * local Sign-in on the embedded database. Run with UV_THREADPOOL_SIZE=1 to hold
- * hashing to one core. Bounded: a fixed count of requests, to localhost only.
+ * local Sign-in on the embedded database; then authenticated Placements page requests
+ * per second (session, principal and memberships loaded from the database each time).
+ * For one core: `UV_THREADPOOL_SIZE=1 taskset -c 0 npm run bench`.
+ * Bounded: a fixed count of requests, to localhost only.
  */
 process.env.NODE_ENV = 'test'
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
@@ -57,3 +61,20 @@ await Promise.all(Array.from({ length: concurrency }, async () => {
 const seconds = (performance.now() - start) / 1000
 console.warn(`${total} complete sign-ins, concurrency ${concurrency}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 'default (4)'}: ${(total / seconds).toFixed(1)} per second (${(seconds * 1000 / total).toFixed(0)} ms each on average)`)
 await signin.close()
+
+const services = await startTestServices()
+const http = new HttpSession()
+const home = await signInToPlacements(http, services.placements.url, 'anne.wilson@example.com')
+const pages = Number(process.env.BENCH_PAGES ?? 2000)
+let requested = 0
+const pageStart = performance.now()
+await Promise.all(Array.from({ length: 8 }, async () => {
+  while (requested < pages) {
+    requested++
+    const response = await http.get(home.url)
+    if (response.status !== 200) throw new Error(`page answered ${response.status}`)
+  }
+}))
+const pageSeconds = (performance.now() - pageStart) / 1000
+console.warn(`${pages} authenticated Placements page requests, concurrency 8: ${(pages / pageSeconds).toFixed(0)} per second (${(pageSeconds * 1000 / pages).toFixed(1)} ms each)`)
+await services.close()

@@ -1,0 +1,343 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { Browser, Locator, Page } from 'playwright-core'
+import { expectAccessible, launchBrowser, newPage } from '../../../test/support/browser.ts'
+import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
+import { startTestClient, type TestClient } from '../../../test/support/test-client.ts'
+import { passwordMessages } from '../accounts/password-policy.ts'
+import { demoPassword, seedDevelopment } from '../seed.ts'
+import { codeMessages } from './codes.ts'
+import { messages as signInMessages } from './sign-in/routes.ts'
+
+/**
+ * The Sign-in journeys walked as a person would, in Chromium, from a service ("Test
+ * service") and back to it: once with JavaScript and once without. Every page state
+ * reached, with and without errors, is checked with axe (WCAG 2.2 AA). Codes are read
+ * from the development mailbox in a second tab, as a person would read their email.
+ */
+let browser: Browser
+let signin: TestSignin
+let service: TestClient
+
+const serviceName = 'Test service'
+const newPassword = 'a long phrase nobody else would pick 2026'
+
+before(async () => {
+  signin = await startTestSignin()
+  // The demo accounts; their Placements client points nowhere and is not used here.
+  await seedDevelopment(signin.context.db, new Date(), { clientId: 'unused', secret: 'unused-secret-0123456789', placementsUrl: 'http://localhost:4998' })
+  const clientId = 'test-service'
+  const clientSecret = 'test-service-secret-0123456789abcdef'
+  // The service's URL (and so its redirect URI) is known once it listens; registering is a
+  // database row read at each request, so it can follow.
+  service = await startTestClient({ issuer: signin.url, clientId, clientSecret })
+  await signin.registerTestClient({ baseUrl: service.url, clientId, secret: clientSecret, name: serviceName })
+  browser = await launchBrowser()
+}, { timeout: 60_000 })
+
+after(async () => {
+  await browser?.close()
+  await service?.close()
+  await signin?.close()
+}, { timeout: 60_000 })
+
+/** A fresh browser context; a step that cannot happen fails within seconds, not never. */
+async function openPage(javaScript: boolean): Promise<Page> {
+  const page = await newPage(browser, { javaScript })
+  page.context().setDefaultTimeout(15_000)
+  return page
+}
+
+/** Clicks and waits for the page that follows (through any redirects) to load. */
+async function clickAndWait(page: Page, target: Locator): Promise<void> {
+  const navigated = page.waitForNavigation({ waitUntil: 'load' })
+  await target.click()
+  await navigated
+}
+
+function button(page: Page, name: string | RegExp): Locator {
+  return page.getByRole('button', { name, exact: typeof name === 'string' })
+}
+
+async function heading(page: Page): Promise<string> {
+  return (await page.locator('h1').innerText()).replace(/\s+/g, ' ').trim()
+}
+
+/** A Sign-in page: its heading, the service it continues to, and no errors. */
+async function expectSigninPage(page: Page, expectedHeading: string | RegExp): Promise<void> {
+  const text = await heading(page)
+  if (typeof expectedHeading === 'string') assert.equal(text, expectedHeading, `on ${page.url()}`)
+  else assert.match(text, expectedHeading, `on ${page.url()}`)
+  assert.ok(page.url().startsWith(signin.url), `expected Sign-in, at ${page.url()}`)
+  assert.equal(await page.locator('.govuk-error-summary').count(), 0, 'no error summary')
+  assert.doesNotMatch(await page.title(), /^Error:/)
+}
+
+/** The GOV.UK error pattern: "Error: " title, a summary linking to each field, the message by the field. */
+async function expectErrors(page: Page, errors: Record<string, string>): Promise<void> {
+  assert.match(await page.title(), /^Error: /)
+  const summary = page.locator('.govuk-error-summary')
+  assert.equal(await summary.locator('.govuk-error-summary__title').innerText(), 'There is a problem')
+  const listed = await summary.locator('.govuk-error-summary__list a').evaluateAll((links) =>
+    links.map((link) => [link.getAttribute('href'), (link.textContent ?? '').trim()]))
+  assert.deepEqual(listed, Object.entries(errors).map(([field, message]) => [`#${field}`, message]))
+  for (const [field, message] of Object.entries(errors)) {
+    const fieldMessage = (await page.locator(`#${field}-error`).innerText()).replace(/^Error:\s*/, '')
+    assert.equal(fieldMessage.trim(), message)
+    const describedBy = (await page.locator(`#${field}`).getAttribute('aria-describedby')) ?? ''
+    assert.ok(describedBy.split(' ').includes(`${field}-error`), `#${field} is described by its error`)
+  }
+}
+
+async function expectSignedInAtService(page: Page, email: string): Promise<void> {
+  await page.waitForURL(`${service.url}/`)
+  assert.match(await page.locator('main').innerText(), new RegExp(`Signed in as ${email.replace(/[.]/g, '\\.')}`))
+}
+
+/** Opens the development mailbox in a second tab, reads the newest code sent to this address. */
+async function codeFromMailbox(page: Page, email: string, label: string): Promise<string> {
+  const mailbox = await page.context().newPage()
+  try {
+    await mailbox.goto(`${signin.url}/dev/mailbox`)
+    assert.equal(await heading(mailbox), 'Development mailbox')
+    await expectAccessible(mailbox, `${label}: development mailbox`)
+    const newest = mailbox.locator('article.app-email')
+      .filter({ has: mailbox.locator('.govuk-summary-list__value', { hasText: new RegExp(`^\\s*${email.replace(/[.]/g, '\\.')}\\s*$`) }) })
+      .first()
+    const body = await newest.locator('.app-email__body').innerText()
+    const code = body.match(/\b(\d{6})\b/)?.[1]
+    assert.ok(code, `a code in the newest email to ${email}:\n${body}`)
+    return code
+  } finally {
+    await mailbox.close()
+  }
+}
+
+async function startAtService(page: Page, label: string): Promise<void> {
+  await page.goto(`${service.url}/`)
+  assert.match(await page.locator('main').innerText(), /You are not signed in/)
+  await expectAccessible(page, `${label}: test service, signed out`)
+  await clickAndWait(page, page.getByRole('link', { name: 'Sign in', exact: true }))
+  await expectSigninPage(page, /Sign in$/)
+  assert.equal(await page.locator('#continuing-to').innerText(), `To continue to ${serviceName}`)
+}
+
+for (const javaScript of [true, false]) {
+  const mode = javaScript ? 'with JavaScript' : 'without JavaScript'
+  const tag = javaScript ? 'js' : 'nojs'
+
+  describe(`Sign-in journeys ${mode}`, () => {
+    it('(a) signs in with an existing account, after an empty form and a wrong password', { timeout: 180_000 }, async () => {
+      const page = await openPage(javaScript)
+      try {
+        const email = 'anne.wilson@example.com'
+        await startAtService(page, `${mode} (a)`)
+        await expectAccessible(page, `${mode}: sign in`)
+        if (javaScript) {
+          // GOV.UK password input: show and hide the password.
+          await page.locator('#password').fill('visible for a moment')
+          await page.getByRole('button', { name: 'Show password' }).click()
+          assert.equal(await page.locator('#password').getAttribute('type'), 'text')
+          await expectAccessible(page, `${mode}: sign in, password shown`)
+          await page.getByRole('button', { name: 'Hide password' }).click()
+          assert.equal(await page.locator('#password').getAttribute('type'), 'password')
+          await page.locator('#password').fill('')
+        }
+
+        await clickAndWait(page, button(page, 'Sign in'))
+        await expectErrors(page, { email: 'Enter your email address', password: 'Enter your password' })
+        await expectAccessible(page, `${mode}: sign in, empty form`)
+
+        await page.locator('#email').fill(email)
+        await page.locator('#password').fill('not the right password')
+        await clickAndWait(page, button(page, 'Sign in'))
+        await expectErrors(page, { email: signInMessages.wrongDetails })
+        assert.equal(await page.locator('#email').inputValue(), email, 'the address is kept')
+        assert.equal(await page.locator('#password').inputValue(), '', 'the password is not sent back')
+        await expectAccessible(page, `${mode}: sign in, wrong password`)
+
+        await page.locator('#password').fill(demoPassword)
+        await clickAndWait(page, button(page, 'Sign in'))
+        await expectSignedInAtService(page, email)
+        await expectAccessible(page, `${mode}: test service, signed in`)
+      } finally {
+        await page.context().close()
+      }
+    })
+
+    it('(b) creates an account on the way, corrects the address, and ends in the service signed in', { timeout: 180_000 }, async () => {
+      const page = await openPage(javaScript)
+      try {
+        const invited = `sam.okafor.${tag}@exmaple.com`
+        const corrected = `sam.okafor.${tag}@example.com`
+        // The invitation email's link: the service passes the invited address as login_hint.
+        await page.goto(`${service.url}/sign-in?login_hint=${encodeURIComponent(invited)}`)
+        await expectSigninPage(page, /Sign in$/)
+        assert.equal(await page.locator('#email').inputValue(), invited, 'sign in is pre-filled from login_hint')
+        await expectAccessible(page, `${mode}: sign in, pre-filled`)
+
+        await clickAndWait(page, page.getByRole('link', { name: /create .*account/i }))
+        await expectSigninPage(page, 'Create an account')
+        assert.equal(await page.locator('#email').inputValue(), invited, 'create account is pre-filled from login_hint')
+        await expectAccessible(page, `${mode}: create account`)
+
+        await page.locator('#email').fill('')
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { givenName: 'Enter your first name', familyName: 'Enter your last name', email: 'Enter your email address' })
+        await expectAccessible(page, `${mode}: create account, empty form`)
+
+        await page.locator('#givenName').fill('Sam')
+        await page.locator('#familyName').fill('Okafor')
+        await page.locator('#email').fill(invited)
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSigninPage(page, 'Check your email')
+        assert.match(await page.locator('main').innerText(), new RegExp(`We've sent a code to ${invited.replace(/[.]/g, '\\.')}`))
+        assert.equal(await page.locator('#code').getAttribute('autocomplete'), 'one-time-code')
+        assert.equal(await page.locator('#code').getAttribute('inputmode'), 'numeric')
+        await expectAccessible(page, `${mode}: confirm email`)
+
+        // A code that is certainly not the one sent (read only to choose a wrong one).
+        const sent = await signin.latestCode(invited)
+        await page.locator('#code').fill(sent === '123456' ? '654321' : '123456')
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { code: codeMessages.incorrect })
+        await expectAccessible(page, `${mode}: confirm email, wrong code`)
+
+        // "Not received an email?" is a details component: open it if the link is hidden.
+        const resendLink = page.getByRole('link', { name: 'resend the code' })
+        if (!await resendLink.isVisible()) {
+          await page.locator('summary', { hasText: 'Not received an email? Resend the code' }).click()
+          await resendLink.waitFor({ state: 'visible' })
+          await expectAccessible(page, `${mode}: confirm email, details open`)
+        }
+        await clickAndWait(page, resendLink)
+        await expectSigninPage(page, 'Resend the code')
+        assert.equal(await page.locator('#email').inputValue(), invited, 'the address is pre-filled and editable')
+        await expectAccessible(page, `${mode}: resend the code`)
+
+        await page.locator('#email').fill('sam.okafor@')
+        await clickAndWait(page, button(page, 'Send a new code'))
+        await expectErrors(page, { email: 'Enter an email address in the correct format, like name@example.com' })
+        await expectAccessible(page, `${mode}: resend the code, wrong format`)
+
+        await page.locator('#email').fill(corrected)
+        await clickAndWait(page, button(page, 'Send a new code'))
+        await expectSigninPage(page, 'Check your email')
+        const banner = page.locator('.govuk-notification-banner--success')
+        assert.equal((await banner.locator('.govuk-notification-banner__heading, .govuk-notification-banner__content').first().innerText()).trim(), `We've sent a new code to ${corrected}`)
+        assert.match(await page.locator('main').innerText(), new RegExp(`We've sent a code to ${corrected.replace(/[.]/g, '\\.')}`))
+        await expectAccessible(page, `${mode}: code resent`)
+
+        await page.locator('#code').fill(await codeFromMailbox(page, corrected, mode))
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSigninPage(page, 'Create your password')
+        await expectAccessible(page, `${mode}: create password`)
+
+        await page.locator('#password').fill('too short')
+        await page.locator('#confirmPassword').fill('too short')
+        await clickAndWait(page, button(page, 'Create account'))
+        await expectErrors(page, { password: passwordMessages['too-short'] })
+        await expectAccessible(page, `${mode}: create password, too short`)
+
+        await page.locator('#password').fill(newPassword)
+        await page.locator('#confirmPassword').fill(newPassword)
+        await clickAndWait(page, button(page, 'Create account'))
+        assert.equal((await page.locator('.govuk-panel__title').innerText()).trim(), 'Your account has been created')
+        await expectAccessible(page, `${mode}: registration complete`)
+
+        // Straight back to the service that asked: no email, no new sign-in.
+        await clickAndWait(page, button(page, `Continue to ${serviceName}`))
+        await expectSignedInAtService(page, corrected)
+        assert.match(await page.locator('main').innerText(), /Sam\s+Family name\s+Okafor/)
+      } finally {
+        await page.context().close()
+      }
+    })
+
+    it('(c) resets a forgotten password, ends in the service, signs out and must sign in again', { timeout: 180_000 }, async () => {
+      const page = await openPage(javaScript)
+      try {
+        const email = javaScript ? 'patricia.adebayo@example.com' : 'mary.lawson@example.com'
+        await startAtService(page, `${mode} (c)`)
+        await clickAndWait(page, page.getByRole('link', { name: 'Forgotten your password?' }))
+        await expectSigninPage(page, 'Reset your password')
+        await expectAccessible(page, `${mode}: forgotten password`)
+
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { email: 'Enter your email address' })
+        await expectAccessible(page, `${mode}: forgotten password, empty form`)
+
+        await page.locator('#email').fill(email)
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSigninPage(page, 'Check your email')
+        await expectAccessible(page, `${mode}: forgotten password, check your email`)
+
+        await page.locator('#code').fill(await codeFromMailbox(page, email, mode))
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSigninPage(page, 'Create a new password')
+        await expectAccessible(page, `${mode}: new password`)
+
+        await page.locator('#password').fill(newPassword)
+        await page.locator('#confirmPassword').fill('a different phrase altogether 2026')
+        await clickAndWait(page, button(page, 'Reset password'))
+        await expectErrors(page, { confirmPassword: passwordMessages.mismatch })
+        await expectAccessible(page, `${mode}: new password, do not match`)
+
+        await page.locator('#password').fill(newPassword)
+        await page.locator('#confirmPassword').fill(newPassword)
+        await clickAndWait(page, button(page, 'Reset password'))
+        assert.equal((await page.locator('.govuk-panel__title').innerText()).trim(), 'Your password has been reset')
+        await expectAccessible(page, `${mode}: password reset`)
+
+        await clickAndWait(page, button(page, `Continue to ${serviceName}`))
+        await expectSignedInAtService(page, email)
+
+        // RP-initiated logout: with JavaScript Sign-in's confirmation submits itself.
+        if (javaScript) {
+          await page.getByRole('link', { name: 'Sign out' }).click()
+        } else {
+          await clickAndWait(page, page.getByRole('link', { name: 'Sign out' }))
+          await expectSigninPage(page, /^Sign out of /)
+          await expectAccessible(page, `${mode}: sign out of Sign-in`)
+          await clickAndWait(page, button(page, 'Sign out'))
+        }
+        await page.waitForURL(`${service.url}/signed-out`)
+        assert.equal(await heading(page), 'You have signed out of the test service')
+        await expectAccessible(page, `${mode}: test service, signed out`)
+
+        // The Sign-in session ended too: the service's next request asks for the password.
+        await clickAndWait(page, page.getByRole('link', { name: 'Go to the test service' }))
+        await clickAndWait(page, page.getByRole('link', { name: 'Sign in', exact: true }))
+        await expectSigninPage(page, /Sign in$/)
+        assert.equal(await page.locator('#password').isVisible(), true)
+        await page.locator('#email').fill(email)
+        await page.locator('#password').fill(newPassword)
+        await clickAndWait(page, button(page, 'Sign in'))
+        await expectSignedInAtService(page, email)
+      } finally {
+        await page.context().close()
+      }
+    })
+
+    it('(d) an expired sign-in request says so and leads back to the service', { timeout: 180_000 }, async () => {
+      const page = await openPage(javaScript)
+      try {
+        await startAtService(page, `${mode} (d)`)
+        // The person left the tab for hours: the authorization request is gone.
+        await page.context().clearCookies({ name: 'signin-interaction' })
+        await page.locator('#email').fill('anne.wilson@example.com')
+        await page.locator('#password').fill(demoPassword)
+        await clickAndWait(page, button(page, 'Sign in'))
+        assert.equal(await heading(page), 'Your sign-in request has expired')
+        assert.ok(page.url().startsWith(signin.url))
+        await expectAccessible(page, `${mode}: sign-in request expired`)
+
+        await clickAndWait(page, page.locator('a', { hasText: `Go to ${serviceName}` }))
+        assert.equal(page.url(), `${service.url}/`)
+        assert.match(await page.locator('main').innerText(), /You are not signed in/)
+      } finally {
+        await page.context().close()
+      }
+    })
+  })
+}
