@@ -1,12 +1,9 @@
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import type { Kysely } from 'kysely'
 import { systemClock, type Clock } from '../platform/clock.ts'
 import { migrate, openDatabase } from '../platform/database.ts'
 import { createLogger } from '../platform/logger.ts'
-import { DeliveryWorker, transportFrom } from '../platform/mail/delivery.ts'
-import { connectRedis, PostgresShortLivedStore, RedisShortLivedStore, type ShortLivedStore } from '../platform/short-lived-store.ts'
+import { closeServer, listen, startBackgroundWork } from '../platform/runtime.ts'
 import { commonPasswordCount } from './accounts/common-passwords.ts'
 import { spendOneHash } from './accounts/passwords.ts'
 import { SignInThrottle } from './accounts/sign-in-throttle.ts'
@@ -49,16 +46,11 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   if (config.environment !== 'production' || options.db) await migrate(db as Kysely<unknown>, signinMigrations)
   await options.beforeListen?.(db)
 
-  const server = http.createServer()
-  server.keepAliveTimeout = 65_000
-  await new Promise<void>((resolve) => server.listen(config.port, options.host ?? '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  const publicUrl = config.port === 0 ? `http://localhost:${port}` : config.publicUrl
+  const { server, port, publicUrl } = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl)
   const runtimeConfig: SigninConfig = { ...config, port, publicUrl }
-
   const now = clock.now()
-  const redis = config.redisUrl ? connectRedis(config.redisUrl) : undefined
-  const store: ShortLivedStore = redis ? new RedisShortLivedStore(redis, config.redisPrefix) : new PostgresShortLivedStore(db as unknown as Kysely<never>, clock)
+  const background = startBackgroundWork({ db: db as unknown as Kysely<never>, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, mail: config.mail, clock, log })
+  const { store, redis } = background
   const cookieKeys = (await instanceSecret(db, 'cookie-keys', now, config.cookieKeys)).split(',')
   const codeKey = Buffer.from(await instanceSecret(db, 'code-key', now, config.codeKey), 'utf8')
   const app = express()
@@ -79,23 +71,12 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   buildSigninApp(app, context)
   server.on('request', app)
 
-  const transport = transportFrom(config.mail)
-  const worker = transport ? new DeliveryWorker(db as unknown as Kysely<never>, transport, clock, log) : undefined
-  worker?.start()
-  const sweeper = store instanceof PostgresShortLivedStore
-    ? setInterval(() => { store.sweep().catch((error: unknown) => log.warn({ err: error }, 'sweep failed')) }, 10 * 60_000)
-    : undefined
-  sweeper?.unref()
-
   return {
     url: publicUrl,
     context,
     async close() {
-      worker?.stop()
-      clearInterval(sweeper)
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      redis?.disconnect()
+      background.stop()
+      await closeServer(server)
       if (!options.db) await db.destroy()
     }
   }
