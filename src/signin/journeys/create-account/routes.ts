@@ -10,7 +10,7 @@ import type { SigninContext } from '../../context.ts'
 import { accountAlreadyExists, confirmEmailCode } from '../../emails.ts'
 import { checkResultProblem, codeInputProblem, codeMessages, emailContext, minutesUntil } from '../codes.ts'
 import { finishSignIn, requireStep, saveJourney, type Journey } from '../journey.ts'
-import { collect, emailProblem, field, hasErrors, nameProblem } from '../validation.ts'
+import { collect, emailProblem, field, hasErrors, nameProblem } from '../../../platform/validation.ts'
 
 /**
  * Create an account on the way to a service:

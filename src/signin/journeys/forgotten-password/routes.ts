@@ -10,7 +10,7 @@ import type { SigninContext } from '../../context.ts'
 import { passwordChanged, resetPasswordCode } from '../../emails.ts'
 import { checkResultProblem, codeInputProblem, codeMessages, emailContext, minutesUntil } from '../codes.ts'
 import { finishSignIn, requireStep, saveJourney, type Journey } from '../journey.ts'
-import { collect, emailProblem, field, hasErrors } from '../validation.ts'
+import { collect, emailProblem, field, hasErrors } from '../../../platform/validation.ts'
 
 /**
  * Forgotten password:

@@ -5,7 +5,7 @@ import { hashPassword, needsRehash, spendOneHash, verifyPassword } from '../../a
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
 import { finishSignIn } from '../journey.ts'
-import { collect, emailProblem, field, hasErrors } from '../validation.ts'
+import { collect, emailProblem, field, hasErrors } from '../../../platform/validation.ts'
 
 const view = 'journeys/sign-in/sign-in.njk'
 
