@@ -1,7 +1,18 @@
 import { Router } from 'express'
 import type { PlacementsContext } from '../../context.ts'
+import { supportAuditRoutes } from './audit.ts'
+import { supportOrganisationRoutes } from './organisations.ts'
+import { supportUserRoutes } from './support-users.ts'
 
-/** The support console (being built). */
-export function supportRoutes(_context: PlacementsContext): Router {
-  return Router()
+/**
+ * The support console, for support users only (every route checks): organisations,
+ * support users and the audit trail. An organisation's own users are managed from its
+ * page (/organisations/:id), which support users can open for any organisation.
+ */
+export function supportRoutes(context: PlacementsContext): Router {
+  const router = Router()
+  router.use(supportOrganisationRoutes(context))
+  router.use(supportUserRoutes(context))
+  router.use(supportAuditRoutes(context))
+  return router
 }

@@ -1,0 +1,143 @@
+import { Router, type Request } from 'express'
+import { renderFormErrors } from '../../../platform/views.ts'
+import { field } from '../../../platform/validation.ts'
+import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
+import { actionContext, type PlacementsContext } from '../../context.ts'
+import { addOrganisation, type NewOrganisation } from '../../domain/actions.ts'
+import type { Organisation } from '../../domain/users.ts'
+import { escapeHtml, takeBanner } from '../organisations/routes.ts'
+import { pageCount, pagination, requestedPage, showing } from './paging.ts'
+import { searchOrganisations } from './queries.ts'
+
+export const organisationsPageSize = 20
+export const searchLimit = 100
+const nameLimit = 200
+
+/** Support: every organisation, searchable, and adding a new one. */
+export function supportOrganisationRoutes(context: PlacementsContext): Router {
+  const router = Router()
+
+  router.get('/support/organisations', requireSignedIn, requireSupport, async (req, res, next) => {
+    const q = searchTerm(req.query.q)
+    const paging = requestedPage(req.query.page, organisationsPageSize)
+    if (!paging) return next()
+    const { rows, total } = await searchOrganisations(context.db, q, paging.pageSize, paging.offset)
+    const pages = pageCount(total, paging.pageSize)
+    if (paging.page > pages) return next()
+    const href = (page: number) => {
+      const search = new URLSearchParams({ ...(q ? { q } : {}), ...(page > 1 ? { page: String(page) } : {}) }).toString()
+      return search ? `/support/organisations?${search}` : '/support/organisations'
+    }
+    res.render('pages/support/organisations.njk', {
+      q,
+      banner: takeBanner(req.session),
+      rows: rows.map(organisationRow),
+      showing: showing(paging, rows.length, total),
+      pagination: pagination(paging.page, pages, href)
+    })
+  })
+
+  router.get('/support/organisations/new', requireSignedIn, requireSupport, (_req, res) => {
+    res.render('pages/support/new-organisation.njk', { values: {} })
+  })
+
+  router.post('/support/organisations/new', requireSignedIn, requireSupport, async (req, res) => {
+    const values = organisationForm(req)
+    const errors = organisationProblems(values)
+    if (Object.keys(errors).length > 0 || !values.kind) return renderFormErrors(res, 'pages/support/new-organisation.njk', errors, { values })
+    const input: NewOrganisation = values.kind === 'school'
+      ? { kind: 'school', name: values.name, urn: values.urn }
+      : { kind: 'provider', name: values.name, ukprn: values.ukprn, providerCode: values.providerCode }
+    const result = await addOrganisationOnce(context, req.principal!.user.id, input)
+    if (result.outcome === 'duplicate') {
+      return renderFormErrors(res, 'pages/support/new-organisation.njk', { [result.field]: duplicateMessages[result.field] }, { values })
+    }
+    req.session.set('banner', `${result.organisation.name} has been added`)
+    res.redirect(303, '/support/organisations')
+  })
+
+  return router
+}
+
+/**
+ * addOrganisation checks for a clash, then inserts: two people adding the same
+ * organisation at once can both pass the check, and the database's unique index refuses
+ * the second. Asked again, the action then reports the clash as a duplicate.
+ */
+async function addOrganisationOnce(context: PlacementsContext, actorUserId: string, input: NewOrganisation) {
+  try {
+    return await addOrganisation(actionContext(context), actorUserId, input)
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== uniqueViolation) throw error
+    return addOrganisation(actionContext(context), actorUserId, input)
+  }
+}
+const uniqueViolation = '23505'
+
+/**
+ * One string, bounded, hidden characters as spaces (PostgreSQL refuses a NUL), trimmed;
+ * anything else (repeated or nested parameters) is no search.
+ */
+function searchTerm(value: unknown): string {
+  return typeof value === 'string' ? value.slice(0, searchLimit).replace(hiddenCharacters, ' ').trim() : ''
+}
+
+function organisationRow(organisation: Organisation) {
+  const school = organisation.kind === 'school'
+  return [
+    { html: `<a class="govuk-link" href="/organisations/${organisation.id}">${escapeHtml(organisation.name)}</a>` },
+    { html: school ? '<strong class="govuk-tag govuk-tag--blue">School</strong>' : '<strong class="govuk-tag govuk-tag--purple">Teacher training provider</strong>' },
+    { text: school ? `URN ${organisation.urn}` : `UKPRN ${organisation.ukprn}`, classes: 'app-nowrap' },
+    { text: organisation.provider_code ?? '' }
+  ]
+}
+
+export interface OrganisationForm {
+  kind: 'school' | 'provider' | undefined
+  name: string
+  urn: string
+  ukprn: string
+  providerCode: string
+}
+
+function organisationForm(req: Request): OrganisationForm {
+  const kind = field(req, 'kind')
+  return {
+    kind: kind === 'school' || kind === 'provider' ? kind : undefined,
+    name: field(req, 'name').trim(),
+    urn: field(req, 'urn').trim(),
+    ukprn: field(req, 'ukprn').trim(),
+    // Stored in capitals; compared in capitals, so "1bn" clashes with "1BN".
+    providerCode: field(req, 'providerCode').trim().toUpperCase()
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const hiddenCharacter = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+const hiddenCharacters = new RegExp(hiddenCharacter.source, 'g')
+
+/** In the order the fields appear on the page; only the chosen kind's references are checked. */
+export function organisationProblems(values: OrganisationForm): Record<string, string> {
+  const errors: Record<string, string> = {}
+  if (!values.kind) errors.kind = 'Select the type of organisation'
+  if (values.name === '') errors.name = "Enter the organisation's name"
+  else if ([...values.name].length > nameLimit) errors.name = `Organisation name must be ${nameLimit} characters or fewer`
+  else if (hiddenCharacter.test(values.name)) errors.name = 'Organisation name must not include line breaks or other hidden characters'
+  if (values.kind === 'school') {
+    if (values.urn === '') errors.urn = 'Enter the URN'
+    else if (!/^[0-9]{6}$/.test(values.urn)) errors.urn = 'Enter a URN in the correct format, like 123456'
+  }
+  if (values.kind === 'provider') {
+    if (values.ukprn === '') errors.ukprn = 'Enter the UKPRN'
+    else if (!/^1[0-9]{7}$/.test(values.ukprn)) errors.ukprn = 'Enter a UKPRN in the correct format, like 10012345'
+    if (values.providerCode === '') errors.providerCode = 'Enter the provider code'
+    else if (!/^[A-Z0-9]{3}$/.test(values.providerCode)) errors.providerCode = 'Enter a provider code in the correct format, like 1BN'
+  }
+  return errors
+}
+
+const duplicateMessages = {
+  urn: 'An organisation with this URN already exists',
+  ukprn: 'An organisation with this UKPRN already exists',
+  providerCode: 'An organisation with this provider code already exists'
+}

@@ -1,0 +1,75 @@
+import { sql, type Kysely } from 'kysely'
+import type { PlacementsAuditEvent, PlacementsDatabase } from '../../database/schema.ts'
+import type { Organisation, User } from '../../domain/users.ts'
+
+/** The support console's reads, in one place. Its writes are the domain's actions. */
+type Db = Kysely<PlacementsDatabase>
+
+export interface PageOf<T> {
+  rows: T[]
+  total: number
+}
+
+/** For LIKE: the search term taken literally, with both apostrophes (' and ’) alike. */
+function containsPattern(term: string): string {
+  return '%' + term.toLowerCase().replaceAll('’', "'").replace(/[\\%_]/g, (c) => '\\' + c) + '%'
+}
+
+/**
+ * Organisations by name, A to Z. A search term matches part of the name (any case) or
+ * exactly a URN, UKPRN or provider code.
+ */
+export async function searchOrganisations(db: Db, term: string, limit: number, offset: number): Promise<PageOf<Organisation>> {
+  let query = db.selectFrom('organisations')
+  if (term !== '') {
+    const pattern = containsPattern(term)
+    query = query.where((eb) => eb.or([
+      eb(sql<string>`replace(lower(name), '’', '''')`, 'like', pattern),
+      eb('urn', '=', term),
+      eb('ukprn', '=', term),
+      eb(sql<string>`upper(provider_code)`, '=', term.toUpperCase())
+    ]))
+  }
+  const [rows, count] = await Promise.all([
+    query.selectAll().orderBy(sql`lower(name)`).orderBy('id').limit(limit).offset(offset).execute(),
+    query.select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow()
+  ])
+  return { rows, total: Number(count.total) }
+}
+
+export async function supportUsers(db: Db): Promise<User[]> {
+  return db.selectFrom('users').innerJoin('support_users', 'support_users.user_id', 'users.id')
+    .selectAll('users').orderBy(sql`lower(users.family_name)`).orderBy(sql`lower(users.given_name)`).orderBy('users.id').execute()
+}
+
+export interface AuditRow {
+  seq: string
+  at: Date
+  event: PlacementsAuditEvent
+  outcome: 'success' | 'failure'
+  actorGivenName: string | null
+  actorFamilyName: string | null
+  actorEmail: string | null
+  subjectEmail: string | null
+  organisationName: string | null
+  details: Record<string, unknown>
+}
+
+/** The audit trail, newest first: `seq` is the order events were written in. */
+export async function auditTrail(db: Db, limit: number, offset: number): Promise<PageOf<AuditRow>> {
+  const [rows, count] = await Promise.all([
+    db.selectFrom('audit_events as e')
+      .leftJoin('users as actor', 'actor.id', 'e.actor_user_id')
+      .leftJoin('users as subject', 'subject.id', 'e.subject_user_id')
+      .leftJoin('organisations as o', 'o.id', 'e.organisation_id')
+      .select((eb) => [
+        'e.seq', 'e.at', 'e.event', 'e.outcome', 'e.details',
+        'actor.given_name as actorGivenName', 'actor.family_name as actorFamilyName', 'actor.email as actorEmail',
+        eb.fn.coalesce('e.email', 'subject.email').as('subjectEmail'),
+        'o.name as organisationName'
+      ])
+      .orderBy('e.seq', 'desc').limit(limit).offset(offset).execute(),
+    db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow()
+  ])
+  return { rows, total: Number(count.total) }
+}

@@ -1,0 +1,487 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { csrfFrom, HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
+import { startTestServices, type TestServices } from '../../../../test/support/placements.ts'
+import { signInToPlacements } from '../../../../test/support/placements-flow.ts'
+import { insertAccount } from '../../../signin/accounts/accounts.ts'
+import { hashPassword } from '../../../signin/accounts/passwords.ts'
+import { demoPassword } from '../../../signin/seed.ts'
+import { recordAudit } from '../../domain/audit.ts'
+import { formatLondonTime } from './audit.ts'
+
+/**
+ * The support console over real HTTP, with Sign-in and Placements running together.
+ * Tests run in order and build on each other (what one adds, the audit trail shows).
+ */
+let services: TestServices
+let colin: HttpSession
+let anne: HttpSession
+const colinEmail = 'colin.chapman@education.gov.uk'
+
+before(async () => {
+  services = await startTestServices()
+  colin = await signedInAs(colinEmail)
+  anne = await signedInAs('anne.wilson@example.com')
+})
+after(() => services.close())
+
+async function signedInAs(email: string): Promise<HttpSession> {
+  const http = new HttpSession()
+  const landing = await signInToPlacements(http, services.placements.url, email)
+  assert.equal(landing.status, 200, `${email} could not sign in`)
+  return http
+}
+
+const url = (path: string) => new URL(path, services.placements.url)
+const get = (http: HttpSession, path: string) => http.get(url(path))
+
+/** Posts a form as a browser would: with the session's CSRF token (from any signed-in page) unless one is given. */
+async function post(http: HttpSession, path: string, form: Record<string, string | undefined>): Promise<HttpResponse> {
+  const token = '_csrf' in form ? form._csrf : csrfFrom((await get(http, '/support/organisations/new')).text)
+  return http.post(url(path), { ...form, _csrf: token })
+}
+
+async function postAs(http: HttpSession, tokenPage: string, path: string, form: Record<string, string>): Promise<HttpResponse> {
+  return http.post(url(path), { _csrf: csrfFrom((await get(http, tokenPage)).text), ...form })
+}
+
+/** The text of each body row of the first table, tags stripped. */
+function tableRows(html: string): string[] {
+  const body = html.match(/<tbody[^>]*>([\s\S]*?)<\/tbody>/)?.[1] ?? ''
+  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) => row[1]!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim())
+}
+
+function decode(text: string): string {
+  return text.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&')
+}
+
+async function userId(email: string): Promise<string> {
+  const row = await services.placements.context.db.selectFrom('users').select('id').where('email_normalised', '=', email.toLowerCase()).executeTakeFirstOrThrow()
+  return row.id
+}
+
+async function anneOrganisation(): Promise<string> {
+  const row = await services.placements.context.db.selectFrom('organisations').select('id').where('name', '=', 'Oakwood Primary School').executeTakeFirstOrThrow()
+  return row.id
+}
+
+async function organisationCount(): Promise<number> {
+  const row = await services.placements.context.db.selectFrom('organisations').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+async function isSupport(email: string): Promise<boolean> {
+  return (await services.placements.context.db.selectFrom('support_users').innerJoin('users', 'users.id', 'support_users.user_id')
+    .select('users.id').where('users.email_normalised', '=', email.toLowerCase()).executeTakeFirst()) !== undefined
+}
+
+const supportPages = ['/support/organisations', '/support/organisations/new', '/support/support-users', '/support/support-users/new', '/support/audit']
+
+describe('who may use the support console', () => {
+  test('a support user lands on the organisations list after signing in', async () => {
+    const http = new HttpSession()
+    const landing = await signInToPlacements(http, services.placements.url, colinEmail)
+    assert.equal(landing.status, 200)
+    assert.equal(new URL(landing.url).pathname, '/support/organisations')
+    assert.match(landing.text, /<h1 class="govuk-heading-l">Organisations<\/h1>/)
+  })
+
+  test('every support page is refused to a school user, and her forms change nothing', async () => {
+    const colinId = await userId(colinEmail)
+    for (const path of [...supportPages, `/support/support-users/${colinId}/remove`]) {
+      const page = await get(anne, path)
+      assert.equal(page.status, 403, path)
+      assert.match(page.text, /You cannot view this page/)
+    }
+    const before = await organisationCount()
+    const home = `/organisations/${await anneOrganisation()}`
+    assert.equal((await postAs(anne, home, '/support/organisations/new', { kind: 'school', name: 'Anne’s School', urn: '654000' })).status, 403)
+    assert.equal((await postAs(anne, home, '/support/support-users/new', { givenName: 'Anne', familyName: 'Wilson', email: 'anne@education.gov.uk' })).status, 403)
+    assert.equal((await postAs(anne, home, `/support/support-users/${colinId}/remove`, {})).status, 403)
+    assert.equal(await organisationCount(), before)
+    assert.ok(await isSupport(colinEmail))
+    assert.ok(!await isSupport('anne@education.gov.uk'))
+  })
+
+  test('signed-out people are sent to sign in, and come back to the page they asked for', async () => {
+    const http = new HttpSession()
+    for (const path of supportPages) {
+      const page = await get(http, path)
+      assert.equal(page.status, 303, path)
+      assert.equal(page.headers.get('location'), `/sign-in?return_to=${encodeURIComponent(path)}`)
+    }
+    const landing = await signInToPlacements(http, services.placements.url, colinEmail, { path: '/support/audit' })
+    assert.equal(new URL(landing.url).pathname, '/support/audit')
+    assert.equal(landing.status, 200)
+  })
+
+  test('a signed-out form post changes nothing', async () => {
+    const before = await organisationCount()
+    const response = await new HttpSession().post(url('/support/organisations/new'), { kind: 'school', name: 'Nobody School', urn: '600001' })
+    assert.equal(response.status, 403, 'no session, so no CSRF token')
+    assert.equal(await organisationCount(), before)
+  })
+})
+
+describe('organisations', () => {
+  test('lists every organisation A to Z, 20 a page, each linking to its page', async () => {
+    const page = await get(colin, '/support/organisations')
+    assert.equal(page.status, 200)
+    const rows = tableRows(page.text)
+    assert.equal(rows.length, 20)
+    assert.match(rows[0]!, /^Ashgrove Junior School School URN 114567/)
+    assert.ok(rows.some((row) => /^Best Practice Network Teacher training provider UKPRN 10000123 1BN$/.test(row)), rows.join('\n'))
+    assert.match(page.text, /Showing 1 to 20 of 28 results/)
+    const oakwood = await anneOrganisation()
+    assert.match(page.text, new RegExp(`<a class="govuk-link" href="/organisations/${oakwood}">Oakwood Primary School</a>`))
+    assert.match(page.text, /href="\/support\/organisations\/new"[^>]*>\s*Add organisation/)
+    assert.match(page.text, /class="govuk-pagination"/)
+    assert.match(page.text, /href="\/support\/organisations\?page=2"/)
+
+    const organisationPage = await get(colin, `/organisations/${oakwood}`)
+    assert.equal(organisationPage.status, 200)
+    assert.match(organisationPage.text, /anne.wilson@example.com/)
+  })
+
+  test('page 2 has the rest; a page that cannot exist is not found, never an error', async () => {
+    const second = await get(colin, '/support/organisations?page=2')
+    assert.equal(second.status, 200)
+    assert.equal(tableRows(second.text).length, 8)
+    assert.match(second.text, /Showing 21 to 28 of 28 results/)
+    assert.match(second.text, /Westfield Academy/)
+    assert.match(second.text, /href="\/support\/organisations"[^>]*rel="prev"|rel="prev"[^>]*href="\/support\/organisations"/)
+    for (const page of ['999', '3', '0', '-1', 'abc', '1.5', '1e3', '99999999999999999999', '%00']) {
+      const response = await get(colin, `/support/organisations?page=${page}`)
+      assert.equal(response.status, 404, `page=${page}`)
+    }
+    assert.equal((await get(colin, '/support/organisations?page=1&page=2')).status, 404)
+  })
+
+  test('search matches part of a name in any case, or a URN, UKPRN or provider code', async () => {
+    const cases: Array<[string, string[]]> = [
+      ['oakWOOD', ['Oakwood Primary School']],
+      ['136790', ['Oakwood Primary School']],
+      ['10065432', ['North West Teacher Training Partnership']],
+      ['1bn', ['Best Practice Network']],
+      ['S45', ['University of Southshire']],
+      ["st mary's", ['St Mary’s Church of England Primary School']],
+      ['  scitt  ', ['Midlands SCITT']],
+      ['1367', []],
+      ['%', []],
+      ['_', []]
+    ]
+    for (const [q, expected] of cases) {
+      const page = await get(colin, `/support/organisations?q=${encodeURIComponent(q)}`)
+      assert.equal(page.status, 200, q)
+      const names = tableRows(page.text).map((row) => decode(row).replace(/ (School|Teacher training provider) (URN|UKPRN) .*$/, ''))
+      assert.deepEqual(names, expected, q)
+      if (expected.length === 0) assert.match(decode(page.text), /No organisations match/)
+    }
+  })
+
+  test('a long search keeps to one page of results and its links keep the search', async () => {
+    const page = await get(colin, '/support/organisations?q=e')
+    assert.equal(page.status, 200)
+    assert.equal(tableRows(page.text).length, 20)
+    assert.match(page.text, /href="\/support\/organisations\?q=e&amp;page=2"/)
+    const second = await get(colin, '/support/organisations?q=e&page=2')
+    assert.equal(second.status, 200)
+    assert.ok(tableRows(second.text).length > 0)
+  })
+
+  test('odd searches are bounded, escaped and never an error', async () => {
+    const long = await get(colin, `/support/organisations?q=${'a'.repeat(5000)}`)
+    assert.equal(long.status, 200)
+    assert.equal(long.text.match(/<input[^>]*id="q"[^>]*value="([^"]*)"/)?.[1], 'a'.repeat(100))
+    const script = await get(colin, `/support/organisations?q=${encodeURIComponent('<script>alert(1)</script>')}`)
+    assert.equal(script.status, 200)
+    assert.doesNotMatch(script.text, /<script>alert/)
+    for (const query of ['q=a&q=b', 'q[x]=1', 'q=%00', 'q=%E2%80%A8', 'q=%ff', "q='; drop table organisations; --", 'q=\\']) {
+      const response = await get(colin, `/support/organisations?${query}`)
+      assert.ok(response.status < 500, `${query}: ${response.status}`)
+    }
+    assert.equal(await organisationCount(), 28)
+  })
+
+  test('add a school', async () => {
+    const form = await get(colin, '/support/organisations/new')
+    assert.equal(form.status, 200)
+    assert.match(form.text, /name="kind" type="radio" value="school"/)
+    assert.match(form.text, /name="urn"/)
+    const response = await post(colin, '/support/organisations/new', { kind: 'school', name: '  Oakfield Community School ', urn: ' 654321 ' })
+    assert.equal(response.status, 303)
+    assert.equal(response.headers.get('location'), '/support/organisations')
+    const list = await colin.follow(response)
+    assert.match(list.text, /govuk-notification-banner--success/)
+    assert.match(list.text, /Oakfield Community School has been added/)
+    assert.doesNotMatch((await get(colin, '/support/organisations')).text, /has been added/, 'the banner shows once')
+    const found = await get(colin, '/support/organisations?q=654321')
+    assert.deepEqual(tableRows(found.text), ['Oakfield Community School School URN 654321'])
+    const stored = await services.placements.context.db.selectFrom('organisations').selectAll().where('urn', '=', '654321').executeTakeFirstOrThrow()
+    assert.equal(stored.kind, 'school')
+    assert.equal(stored.ukprn, null)
+  })
+
+  test('add a teacher training provider (provider code in capitals)', async () => {
+    const response = await post(colin, '/support/organisations/new', { kind: 'provider', name: 'Eastshire SCITT', ukprn: '10088888', providerCode: '9zz', urn: 'ignored' })
+    assert.equal(response.status, 303)
+    assert.match((await colin.follow(response)).text, /Eastshire SCITT has been added/)
+    const found = await get(colin, '/support/organisations?q=9ZZ')
+    assert.deepEqual(tableRows(found.text), ['Eastshire SCITT Teacher training provider UKPRN 10088888 9ZZ'])
+    const stored = await services.placements.context.db.selectFrom('organisations').selectAll().where('ukprn', '=', '10088888').executeTakeFirstOrThrow()
+    assert.equal(stored.urn, null)
+    assert.equal(stored.provider_code, '9ZZ')
+  })
+
+  test('each validation error, shown the GOV.UK way, and nothing added', async () => {
+    const before = await organisationCount()
+    const cases: Array<[Record<string, string>, Record<string, string>]> = [
+      [{}, { kind: 'Select the type of organisation', name: "Enter the organisation's name" }],
+      [{ kind: 'charity', name: 'X' }, { kind: 'Select the type of organisation' }],
+      [{ kind: 'school', name: 'A school' }, { urn: 'Enter the URN' }],
+      [{ kind: 'school', name: 'A school', urn: '12345' }, { urn: 'Enter a URN in the correct format, like 123456' }],
+      [{ kind: 'school', name: 'A school', urn: '1234567' }, { urn: 'Enter a URN in the correct format, like 123456' }],
+      [{ kind: 'school', name: 'A school', urn: '12a456' }, { urn: 'Enter a URN in the correct format, like 123456' }],
+      [{ kind: 'school', name: '   ', urn: '123456' }, { name: "Enter the organisation's name" }],
+      [{ kind: 'school', name: 'x'.repeat(201), urn: '123456' }, { name: 'Organisation name must be 200 characters or fewer' }],
+      [{ kind: 'school', name: 'Line\nbreak', urn: '123456' }, { name: 'Organisation name must not include line breaks or other hidden characters' }],
+      [{ kind: 'provider', name: 'A provider' }, { ukprn: 'Enter the UKPRN', providerCode: 'Enter the provider code' }],
+      [{ kind: 'provider', name: 'A provider', ukprn: '20000000', providerCode: '1AB' }, { ukprn: 'Enter a UKPRN in the correct format, like 10012345' }],
+      [{ kind: 'provider', name: 'A provider', ukprn: '1000012', providerCode: '1AB' }, { ukprn: 'Enter a UKPRN in the correct format, like 10012345' }],
+      [{ kind: 'provider', name: 'A provider', ukprn: '10000999', providerCode: 'AB' }, { providerCode: 'Enter a provider code in the correct format, like 1BN' }],
+      [{ kind: 'provider', name: 'A provider', ukprn: '10000999', providerCode: 'A-B' }, { providerCode: 'Enter a provider code in the correct format, like 1BN' }]
+    ]
+    for (const [form, expected] of cases) {
+      const page = await post(colin, '/support/organisations/new', form)
+      const label = JSON.stringify(form).slice(0, 80)
+      assert.equal(page.status, 400, label)
+      assert.match(page.text, /<title>Error: /, label)
+      assert.match(page.text, /govuk-error-summary/, label)
+      const text = decode(page.text)
+      for (const [fieldName, message] of Object.entries(expected)) {
+        assert.ok(text.includes(`<a href="#${fieldName}">${message}</a>`), `${label}: summary link for ${fieldName}`)
+        assert.ok(text.includes(`<span class="govuk-visually-hidden">Error:</span> ${message}`), `${label}: message by ${fieldName}`)
+      }
+      assert.equal((text.match(/<li>\s*<a href="#/g) ?? []).length, Object.keys(expected).length, `${label}: only these errors`)
+    }
+    const kept = await post(colin, '/support/organisations/new', { kind: 'provider', name: 'Kept <name>', ukprn: '123', providerCode: 'zz9' })
+    assert.match(kept.text, /value="Kept &lt;name&gt;"/)
+    assert.match(kept.text, /value="provider" checked/)
+    assert.match(kept.text, /value="ZZ9"/)
+    assert.equal(await organisationCount(), before)
+  })
+
+  test('a URN, UKPRN or provider code already used is refused on its field', async () => {
+    const before = await organisationCount()
+    const cases: Array<[Record<string, string>, string, string]> = [
+      [{ kind: 'school', name: 'Copy of Oakwood', urn: '136790' }, 'urn', 'An organisation with this URN already exists'],
+      [{ kind: 'school', name: 'Copy of Oakfield', urn: '654321' }, 'urn', 'An organisation with this URN already exists'],
+      [{ kind: 'provider', name: 'Copy of Best Practice', ukprn: '10000123', providerCode: '7QQ' }, 'ukprn', 'An organisation with this UKPRN already exists'],
+      [{ kind: 'provider', name: 'Copy of Best Practice', ukprn: '10000124', providerCode: '1BN' }, 'providerCode', 'An organisation with this provider code already exists'],
+      [{ kind: 'provider', name: 'Lower-case copy', ukprn: '10000125', providerCode: '1bn' }, 'providerCode', 'An organisation with this provider code already exists']
+    ]
+    for (const [form, fieldName, message] of cases) {
+      const page = await post(colin, '/support/organisations/new', form)
+      assert.equal(page.status, 400, JSON.stringify(form))
+      assert.ok(page.text.includes(`<a href="#${fieldName}">${message}</a>`), JSON.stringify(form))
+    }
+    assert.equal(await organisationCount(), before)
+  })
+
+  test('the same school added twice at once: one is added, the other is told it exists', async () => {
+    const before = await organisationCount()
+    const token = csrfFrom((await get(colin, '/support/organisations/new')).text)
+    const responses = await Promise.all([1, 2, 3, 4].map(() =>
+      colin.post(url('/support/organisations/new'), { _csrf: token, kind: 'school', name: 'Twin School', urn: '655555' })))
+    assert.deepEqual(responses.map((r) => r.status).sort(), [303, 400, 400, 400])
+    for (const response of responses.filter((r) => r.status === 400)) {
+      assert.match(response.text, /An organisation with this URN already exists/)
+    }
+    assert.equal(await organisationCount(), before + 1)
+    await get(colin, '/support/organisations') // shows (and so clears) the banner
+  })
+
+  test('odd form bodies are refused, never an error', async () => {
+    const before = await organisationCount()
+    const token = csrfFrom((await get(colin, '/support/organisations/new')).text)
+    const bodies = [
+      'kind=school&kind=provider&name=Twice&urn=600100',
+      'kind[]=school&name=Array&urn=600101',
+      'kind=school&name[a]=Object&urn=600102',
+      'kind=school&name=%00&urn=600103',
+      'kind=school&name=Fine&urn=%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94%EF%BC%95%EF%BC%96'
+    ]
+    for (const body of bodies) {
+      const response = await colin.request('POST', url('/support/organisations/new'), new URLSearchParams(`_csrf=${encodeURIComponent(token)}&${body}`))
+      assert.equal(response.status, 400, body)
+    }
+    const huge = await colin.post(url('/support/organisations/new'), { _csrf: token, kind: 'school', name: 'x'.repeat(20000), urn: '600104' })
+    assert.ok(huge.status >= 400 && huge.status < 500, String(huge.status))
+    assert.equal(await organisationCount(), before)
+  })
+})
+
+describe('support users', () => {
+  test('lists the support users, with no way to remove yourself', async () => {
+    const page = await get(colin, '/support/support-users')
+    assert.equal(page.status, 200)
+    assert.deepEqual(tableRows(page.text), ['Colin Chapman colin.chapman@education.gov.uk You'])
+    assert.match(page.text, /href="\/support\/support-users\/new"[^>]*>\s*Add support user/)
+    assert.doesNotMatch(page.text, /\/remove"/)
+  })
+
+  test('only an address in the department is accepted, with each field checked', async () => {
+    const cases: Array<[Record<string, string>, Record<string, string>]> = [
+      [{}, { givenName: 'Enter their first name', familyName: 'Enter their last name', email: 'Enter their email address' }],
+      [{ givenName: 'Sam', familyName: 'Jones', email: 'sam.jones@example.com' }, { email: 'Enter an email address ending in @education.gov.uk' }],
+      [{ givenName: 'Sam', familyName: 'Jones', email: 'sam@education.gov.uk.example.com' }, { email: 'Enter an email address ending in @education.gov.uk' }],
+      [{ givenName: 'Sam', familyName: 'Jones', email: 'sam@noteducation.gov.uk' }, { email: 'Enter an email address ending in @education.gov.uk' }],
+      [{ givenName: 'Sam', familyName: 'Jones', email: 'not an email' }, { email: 'Enter an email address in the correct format, like name@example.com' }],
+      [{ givenName: 'S'.repeat(101), familyName: 'Jones<', email: 'sam@education.gov.uk' },
+        { givenName: 'First name must be 100 characters or fewer', familyName: 'Last name must only include letters a to z, hyphens, spaces and apostrophes' }]
+    ]
+    for (const [form, expected] of cases) {
+      const page = await post(colin, '/support/support-users/new', form)
+      const label = JSON.stringify(form).slice(0, 80)
+      assert.equal(page.status, 400, label)
+      assert.match(page.text, /<title>Error: /, label)
+      for (const [fieldName, message] of Object.entries(expected)) {
+        assert.ok(page.text.includes(`<a href="#${fieldName}">${message}</a>`), `${label}: ${fieldName}`)
+      }
+    }
+    assert.ok(!await isSupport('sam.jones@example.com'))
+    assert.equal(await services.latestPlacementsEmail('sam.jones@example.com'), undefined)
+  })
+
+  test('add a support user: listed, told by email, and cannot be added twice', async () => {
+    const response = await post(colin, '/support/support-users/new', { givenName: 'Priya', familyName: 'Shah', email: 'Priya.Shah@Education.gov.uk' })
+    assert.equal(response.status, 303)
+    const list = await colin.follow(response)
+    assert.match(decode(list.text), /Priya Shah has been added as a support user/)
+    assert.ok(tableRows(list.text).includes('Priya Shah Priya.Shah@Education.gov.uk Remove Priya Shah'), tableRows(list.text).join('\n'))
+    assert.ok(await isSupport('priya.shah@education.gov.uk'))
+    const email = await services.latestPlacementsEmail('Priya.Shah@Education.gov.uk')
+    assert.ok(email, 'an email is queued')
+    assert.match(email.subject, /support user/)
+    assert.match(email.body, new RegExp(`${services.placements.url}/sign-in\\?login_hint=`))
+
+    const again = await post(colin, '/support/support-users/new', { givenName: 'Priya', familyName: 'Shah', email: 'priya.shah@education.gov.uk' })
+    assert.equal(again.status, 400)
+    assert.match(again.text, /href="#email">priya.shah@education.gov.uk is already a support user/)
+  })
+
+  test('remove a support user after confirming', async () => {
+    const priyaId = await userId('priya.shah@education.gov.uk')
+    const confirm = await get(colin, `/support/support-users/${priyaId}/remove`)
+    assert.equal(confirm.status, 200)
+    assert.match(confirm.text, /Are you sure you want to remove Priya Shah as a support user\?/)
+    assert.match(confirm.text, new RegExp(`action="/support/support-users/${priyaId}/remove"`))
+    assert.ok(await isSupport('priya.shah@education.gov.uk'), 'the confirmation page changes nothing')
+    const response = await post(colin, `/support/support-users/${priyaId}/remove`, {})
+    assert.equal(response.status, 303)
+    const list = await colin.follow(response)
+    assert.match(list.text, /Priya Shah has been removed as a support user/)
+    assert.deepEqual(tableRows(list.text), ['Colin Chapman colin.chapman@education.gov.uk You'])
+    assert.ok(!await isSupport('priya.shah@education.gov.uk'))
+    assert.equal((await get(colin, `/support/support-users/${priyaId}/remove`)).status, 404, 'no longer a support user')
+    assert.equal((await post(colin, `/support/support-users/${priyaId}/remove`, {})).status, 404)
+  })
+
+  test('you cannot remove yourself', async () => {
+    const colinId = await userId(colinEmail)
+    for (const id of [colinId, colinId.toUpperCase()]) {
+      const page = await get(colin, `/support/support-users/${id}/remove`)
+      assert.equal(page.status, 403)
+      assert.match(page.text, /You cannot remove yourself as a support user/)
+      assert.equal((await post(colin, `/support/support-users/${id}/remove`, {})).status, 403)
+    }
+    assert.ok(await isSupport(colinEmail))
+  })
+
+  test('someone who is not a support user, or no one at all, is not found', async () => {
+    const anneId = await userId('anne.wilson@example.com')
+    for (const id of [anneId, '00000000-0000-4000-8000-000000000000', 'not-an-id', '%00', "1' or '1'='1"]) {
+      const path = `/support/support-users/${encodeURIComponent(id)}/remove`
+      assert.equal((await get(colin, path)).status, 404, id)
+      assert.equal((await post(colin, path, {})).status, 404, id)
+    }
+  })
+})
+
+describe('CSRF', () => {
+  test('a missing or forged token is refused and changes nothing', async () => {
+    const before = await organisationCount()
+    await post(colin, '/support/support-users/new', { givenName: 'Tom', familyName: 'Reed', email: 'tom.reed@education.gov.uk' })
+    const tomId = await userId('tom.reed@education.gov.uk')
+    const forms: Array<[string, Record<string, string>]> = [
+      ['/support/organisations/new', { kind: 'school', name: 'Forged School', urn: '611111' }],
+      ['/support/support-users/new', { givenName: 'Eve', familyName: 'Forger', email: 'eve@education.gov.uk' }],
+      [`/support/support-users/${tomId}/remove`, {}]
+    ]
+    const anneToken = csrfFrom((await get(anne, `/organisations/${await anneOrganisation()}`)).text)
+    for (const [path, form] of forms) {
+      for (const token of [undefined, '', 'forged', anneToken]) {
+        const response = await colin.post(url(path), { ...form, _csrf: token })
+        assert.equal(response.status, 403, `${path} with ${token === anneToken ? "another session's token" : JSON.stringify(token)}`)
+        assert.match(response.text, /This page has expired/)
+      }
+    }
+    assert.equal(await organisationCount(), before)
+    assert.ok(!await isSupport('eve@education.gov.uk'))
+    assert.ok(await isSupport('tom.reed@education.gov.uk'))
+  })
+})
+
+describe('audit trail', () => {
+  test('shows sign-ins, refused sign-ins and the changes made, newest first, in plain words', async () => {
+    // A real refused sign-in: an account at Sign-in that Placements has never heard of.
+    await insertAccount(services.signin.context.db, { email: 'stranger@example.com', givenName: 'Stan', familyName: 'Ranger', passwordHash: await hashPassword(demoPassword) }, new Date())
+    const refused = await signInToPlacements(new HttpSession(), services.placements.url, 'stranger@example.com')
+    assert.match(refused.text, /You do not have access to this service/)
+
+    const page = await get(colin, '/support/audit')
+    assert.equal(page.status, 200)
+    const rows = tableRows(page.text).map(decode)
+    assert.match(rows[0]!, /Sign-in refused: no access\s+stranger@example.com\s+Failed$/)
+    assert.match(rows[1]!, /Support user added Colin Chapman colin.chapman@education.gov.uk tom.reed@education.gov.uk\s+Success$/)
+    const expectations: RegExp[] = [
+      /Support user removed Colin Chapman colin.chapman@education.gov.uk Priya.Shah@Education.gov.uk\s+Success/,
+      /Support user added Colin Chapman colin.chapman@education.gov.uk Priya.Shah@Education.gov.uk\s+Success/,
+      /Organisation added Colin Chapman colin.chapman@education.gov.uk\s+Eastshire SCITT Success/,
+      /Organisation added Colin Chapman colin.chapman@education.gov.uk\s+Oakfield Community School Success/,
+      /Signed in Anne Wilson anne.wilson@example.com anne.wilson@example.com\s+Success/,
+      /Signed in Colin Chapman colin.chapman@education.gov.uk colin.chapman@education.gov.uk\s+Success/
+    ]
+    let previous = 0
+    for (const expected of expectations) {
+      const index = rows.findIndex((row, i) => i >= previous && expected.test(row))
+      assert.ok(index >= 0, `${expected} after row ${previous}:\n${rows.join('\n')}`)
+      previous = index + 1
+    }
+    assert.match(rows[0]!, /^\d{1,2} [A-Z][a-z]+ \d{4} at (\d{1,2}:\d{2}[ap]m|midday|midnight) /)
+    assert.ok(!rows.some((row) => /Eve|Forged School/.test(row)), 'refused forms left no trace')
+  })
+
+  test('50 events a page; older pages exist and a page that cannot exist is not found', async () => {
+    const db = services.placements.context.db
+    for (let i = 0; i < 60; i++) await recordAudit(db, { event: 'sign-out', email: `filler${i}@example.com` }, new Date())
+    const total = Number((await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n)
+    const first = await get(colin, '/support/audit')
+    assert.equal(tableRows(first.text).length, 50)
+    assert.match(tableRows(first.text)[0]!, /Signed out\s+filler59@example.com/)
+    assert.match(first.text, new RegExp(`Showing 1 to 50 of ${total} results`))
+    assert.match(first.text, /href="\/support\/audit\?page=2"/)
+    const second = await get(colin, '/support/audit?page=2')
+    assert.equal(second.status, 200)
+    assert.equal(tableRows(second.text).length, Math.min(50, total - 50))
+    for (const page of ['999', '0', 'x', '-2']) assert.equal((await get(colin, `/support/audit?page=${page}`)).status, 404, page)
+  })
+
+  test('times are UK time in GOV.UK style', () => {
+    assert.equal(formatLondonTime(new Date('2026-11-27T15:04:00Z')), '27 November 2026 at 3:04pm')
+    assert.equal(formatLondonTime(new Date('2026-07-01T08:30:00Z')), '1 July 2026 at 9:30am')
+    assert.equal(formatLondonTime(new Date('2026-07-01T11:00:00Z')), '1 July 2026 at midday')
+    assert.equal(formatLondonTime(new Date('2026-07-01T23:00:00Z')), '2 July 2026 at midnight')
+    assert.equal(formatLondonTime(new Date('2026-12-31T23:59:00Z')), '31 December 2026 at 11:59pm')
+  })
+})
