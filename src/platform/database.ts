@@ -17,6 +17,9 @@ export type DatabaseLocation = { url: string } | { directory: string } | { memor
 export async function openDatabase<Schema>(location: DatabaseLocation): Promise<Kysely<Schema>> {
   if ('url' in location) {
     const pool = new pg.Pool({ connectionString: location.url, max: 10 })
+    // An idle connection dropped by the server (restart, failover, a test's dropped
+    // database) must not crash the process; the pool replaces it on next use.
+    pool.on('error', () => {})
     return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
   }
   let client: PGlite

@@ -3,7 +3,7 @@ import { queueEmail } from '../../platform/mail/outbox.ts'
 import type { OrganisationKind, PlacementsDatabase } from '../database/schema.ts'
 import { recordAudit } from './audit.ts'
 import { invitation, removal, supportInvitation, type PlacementsEmailContext } from './emails.ts'
-import { findOrganisation, findUserByEmail, findUserById, isMember, normaliseEmail, type Organisation, type User } from './users.ts'
+import { findOrganisation, findUserByEmail, findUserById, isId, isMember, normaliseEmail, type Organisation, type User } from './users.ts'
 
 /**
  * The changes Placements makes, as verbs. Each is one transaction that also writes its
@@ -86,6 +86,7 @@ export type RemoveSupportResult = 'removed' | 'cannot-remove-self' | 'not-suppor
 
 export async function removeSupportUser(c: ActionContext, actorUserId: string, userId: string): Promise<RemoveSupportResult> {
   if (actorUserId === userId) return 'cannot-remove-self'
+  if (!isId(userId)) return 'not-support'
   return c.db.transaction().execute(async (trx) => {
     const deleted = await trx.deleteFrom('support_users').where('user_id', '=', userId).executeTakeFirst()
     if (Number(deleted.numDeletedRows) === 0) return 'not-support'
@@ -106,19 +107,32 @@ export interface NewOrganisation {
 export type AddOrganisationResult = { outcome: 'added', organisation: Organisation } | { outcome: 'duplicate', field: 'urn' | 'ukprn' | 'providerCode' }
 
 export async function addOrganisation(c: ActionContext, actorUserId: string | null, input: NewOrganisation): Promise<AddOrganisationResult> {
-  return c.db.transaction().execute(async (trx) => {
-    const clash = async (column: 'urn' | 'ukprn' | 'provider_code', value: string | undefined) =>
-      value ? (await trx.selectFrom('organisations').select('id').where(column, '=', value).executeTakeFirst()) !== undefined : false
-    if (input.kind === 'school' && await clash('urn', input.urn)) return { outcome: 'duplicate', field: 'urn' }
-    if (input.kind === 'provider' && await clash('ukprn', input.ukprn)) return { outcome: 'duplicate', field: 'ukprn' }
-    if (input.kind === 'provider' && await clash('provider_code', input.providerCode)) return { outcome: 'duplicate', field: 'providerCode' }
-    const organisation = await trx.insertInto('organisations').values({
-      kind: input.kind, name: input.name.trim(), created_at: c.now,
-      urn: input.kind === 'school' ? input.urn ?? null : null,
-      ukprn: input.kind === 'provider' ? input.ukprn ?? null : null,
-      provider_code: input.kind === 'provider' ? input.providerCode?.toUpperCase() ?? null : null
-    }).returningAll().executeTakeFirstOrThrow()
-    await recordAudit(trx, { event: 'organisation-added', actorUserId, organisationId: organisation.id, details: { name: organisation.name } }, c.now)
-    return { outcome: 'added', organisation }
-  })
+  const school = input.kind === 'school'
+  const values = {
+    kind: input.kind,
+    name: input.name.trim(),
+    urn: school ? input.urn?.trim() || null : null,
+    ukprn: school ? null : input.ukprn?.trim() || null,
+    provider_code: school ? null : input.providerCode?.trim().toUpperCase() || null
+  }
+  try {
+    return await c.db.transaction().execute(async (trx) => {
+      const clash = async (column: 'urn' | 'ukprn' | 'provider_code', value: string | null) =>
+        value ? (await trx.selectFrom('organisations').select('id').where(column, '=', value).executeTakeFirst()) !== undefined : false
+      if (await clash('urn', values.urn)) return { outcome: 'duplicate', field: 'urn' } as const
+      if (await clash('ukprn', values.ukprn)) return { outcome: 'duplicate', field: 'ukprn' } as const
+      if (await clash('provider_code', values.provider_code)) return { outcome: 'duplicate', field: 'providerCode' } as const
+      const organisation = await trx.insertInto('organisations').values({ ...values, created_at: c.now }).returningAll().executeTakeFirstOrThrow()
+      await recordAudit(trx, { event: 'organisation-added', actorUserId, organisationId: organisation.id, details: { name: organisation.name } }, c.now)
+      return { outcome: 'added', organisation } as const
+    })
+  } catch (error) {
+    // Two people adding the same organisation at once: the unique index decides, and the
+    // loser is told it exists, as if they had been a moment later.
+    const constraint = (error as { code?: string, constraint?: string }).code === '23505' ? String((error as { constraint?: string }).constraint ?? (error as Error).message) : undefined
+    if (constraint?.includes('urn')) return { outcome: 'duplicate', field: 'urn' }
+    if (constraint?.includes('ukprn')) return { outcome: 'duplicate', field: 'ukprn' }
+    if (constraint?.includes('provider_code')) return { outcome: 'duplicate', field: 'providerCode' }
+    throw error
+  }
 }

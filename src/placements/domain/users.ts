@@ -45,7 +45,7 @@ export async function membersOf(db: Db, organisationId: string): Promise<User[]>
 }
 
 export async function isMember(db: Db, userId: string, organisationId: string): Promise<boolean> {
-  if (!isId(organisationId)) return false
+  if (!isId(organisationId) || !isId(userId)) return false
   return (await db.selectFrom('memberships').select('user_id')
     .where('user_id', '=', userId).where('organisation_id', '=', organisationId).executeTakeFirst()) !== undefined
 }
