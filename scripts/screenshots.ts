@@ -1,6 +1,9 @@
 import { stat } from 'node:fs/promises'
 import type { Locator, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { demoPassword } from '../src/signin/seed.ts'
 import { launchBrowser, newPage, screenshot, screenshotsDir } from '../test/support/browser.ts'
+import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'
 import { startTestClient } from '../test/support/test-client.ts'
 
@@ -9,6 +12,10 @@ import { startTestClient } from '../test/support/test-client.ts'
  * captures each as screenshots/<state>.png. A test Sign-in (in-memory database, dev
  * mailbox) and a stand-in service called "Manage school placements" are started, then the
  * journeys are walked in Chromium with JavaScript on, as a person would.
+ *
+ * Then Placements' page states (`placements--*`): Placements and Sign-in run together
+ * with the demo data, and the personas walk through them. The inactivity warning and the
+ * timed-out page use the real 20-minute timeout, with the browser's clock moved on.
  */
 process.env.NODE_ENV ??= 'test'
 
@@ -16,11 +23,18 @@ const serviceName = 'Manage school placements'
 const password = 'correct horse battery staple 2026'
 const written: string[] = []
 
-async function capture(page: Page, state: string): Promise<void> {
+async function capture(page: Page, state: string, prefix = 'dfe-sign-in', options: { fullPage?: boolean } = {}): Promise<void> {
   // Web fonts and the GOV.UK JavaScript (error summary focus, password toggles) settle first.
   await page.waitForLoadState('load')
   await page.evaluate(() => document.fonts.ready.then(() => undefined))
-  written.push(await screenshot(page, `dfe-sign-in--${state}`))
+  if (options.fullPage === false) {
+    // What is on screen only: a modal's backdrop covers the viewport, not the whole page.
+    const path = `${screenshotsDir}/${prefix}--${state}.png`
+    await page.screenshot({ path })
+    written.push(path)
+    return
+  }
+  written.push(await screenshot(page, `${prefix}--${state}`))
 }
 
 async function clickAndWait(page: Page, target: Locator): Promise<void> {
@@ -36,6 +50,149 @@ async function expectHeading(page: Page, text: string): Promise<void> {
 
 async function expectErrorSummary(page: Page): Promise<void> {
   if (await page.locator('.govuk-error-summary').count() !== 1) throw new Error(`Expected an error summary at ${page.url()}`)
+}
+
+async function expectPath(page: Page, origin: string, path: string | RegExp): Promise<void> {
+  const url = new URL(page.url())
+  const matches = typeof path === 'string' ? url.pathname === path : path.test(url.pathname)
+  if (url.origin !== origin || !matches) throw new Error(`Expected ${origin}${path}, at ${page.url()}`)
+}
+
+/** Placements' page states, across Placements and Sign-in with the demo data. */
+async function placementsScreenshots(browser: Browser): Promise<void> {
+  const services = await startTestServices()
+  const { placements, signin } = services
+  const capturePlacements = (page: Page, state: string) => capture(page, state, 'placements')
+  const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true })
+  const open = async () => {
+    const page = await newPage(browser, { javaScript: true })
+    page.context().setDefaultTimeout(15_000)
+    return page
+  }
+  const signIn = async (page: Page, email: string, password = demoPassword) => {
+    await page.locator('#email').fill(email)
+    await page.locator('#password').fill(password)
+    await clickAndWait(page, button(page, 'Sign in'))
+  }
+  const hasPage = async (page: Page, path: string) => {
+    const response = await page.goto(`${placements.url}${path}`)
+    return response !== null && response.status() < 400
+  }
+  try {
+    // The start page, then someone whose Sign-in account Placements does not know.
+    let page = await open()
+    await page.goto(`${placements.url}/`)
+    await expectHeading(page, 'Sign in to Manage school placements')
+    await capturePlacements(page, 'start')
+    await clickAndWait(page, button(page, 'Sign in using DfE Sign-in'))
+    await clickAndWait(page, page.getByRole('link', { name: /create .*account/i }))
+    const stranger = 'jo.bloggs@example.org'
+    await page.locator('#givenName').fill('Jo')
+    await page.locator('#familyName').fill('Bloggs')
+    await page.locator('#email').fill(stranger)
+    await clickAndWait(page, button(page, 'Continue'))
+    await page.locator('#code').fill(await signin.latestCode(stranger))
+    await clickAndWait(page, button(page, 'Continue'))
+    await page.locator('#password').fill(password)
+    await page.locator('#confirmPassword').fill(password)
+    await clickAndWait(page, button(page, 'Create account'))
+    await clickAndWait(page, button(page, `Continue to ${serviceName}`))
+    await expectPath(page, placements.url, '/no-access')
+    await expectHeading(page, 'You do not have access to this service')
+    await capturePlacements(page, 'no-access')
+    // Sign out of both (Sign-in's confirmation submits itself with JavaScript).
+    await button(page, 'Sign out and sign in with a different account').click()
+    await page.waitForURL(`${placements.url}/signed-out`)
+    await expectHeading(page, 'You have signed out')
+    await capturePlacements(page, 'signed-out')
+    await page.context().close()
+
+    // Mary, in three organisations: choose one, manage its users, then leave it idle.
+    page = await open()
+    await page.goto(`${placements.url}/sign-in`)
+    await signIn(page, 'mary.lawson@example.com')
+    await expectPath(page, placements.url, '/organisations')
+    await expectHeading(page, 'Which organisation do you want to use?')
+    await capturePlacements(page, 'choose-organisation')
+    await clickAndWait(page, button(page, 'Continue'))
+    await expectErrorSummary(page)
+    await capturePlacements(page, 'choose-organisation-error')
+    await page.getByLabel('Oakwood Primary School').check()
+    await clickAndWait(page, button(page, 'Continue'))
+    await expectHeading(page, 'Oakwood Primary School')
+    await capturePlacements(page, 'organisation')
+    const organisationUrl = page.url()
+
+    if (await page.getByRole('button', { name: 'Add user' }).count() > 0) {
+      await clickAndWait(page, button(page, 'Add user'))
+      if (new URL(page.url()).pathname.endsWith('/users/new')) {
+        await expectHeading(page, 'Add user')
+        await capturePlacements(page, 'add-user')
+        await page.locator('#email').fill('not an email address')
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrorSummary(page)
+        await capturePlacements(page, 'add-user-error')
+        await page.locator('#givenName').fill('Sam')
+        await page.locator('#familyName').fill('Patel')
+        await page.locator('#email').fill('sam.patel@oakwood.example.org')
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectHeading(page, 'Check your answers')
+        await capturePlacements(page, 'check-answers')
+      }
+      await page.goto(organisationUrl)
+    }
+    const remove = page.locator('main').getByRole('link', { name: /^Remove/ }).first()
+    if (await remove.count() > 0) {
+      await clickAndWait(page, remove)
+      await expectHeading(page, 'Are you sure you want to remove Anne Wilson?')
+      await capturePlacements(page, 'remove-user')
+      await page.goto(organisationUrl)
+    }
+
+    // Nothing done for 18 minutes: two minutes left, the warning opens. The browser's clock
+    // is ours to move on (so the real 20-minute timeout takes no time) and stands still
+    // once the page has loaded, so the countdown shows "2 minutes".
+    await page.clock.install()
+    await page.goto(organisationUrl)
+    await page.clock.pauseAt(await page.evaluate(() => Date.now()) + 50)
+    await page.clock.fastForward('18:00')
+    await page.locator('#timeout-warning').waitFor({ state: 'visible' })
+    const countdown = (await page.locator('#timeout-countdown').innerText()).trim()
+    if (!/^(2 minutes|1 minute 5\d seconds)$/.test(countdown)) throw new Error(`Expected the warning to say "2 minutes", it says "${countdown}"`)
+    await capture(page, 'timeout-warning', 'placements', { fullPage: false })
+    // ...and nothing for two more: signed out.
+    const timedOut = page.waitForURL(`${placements.url}/timed-out`)
+    await page.clock.fastForward('02:01')
+    await timedOut
+    await expectHeading(page, 'You have been signed out')
+    await capturePlacements(page, 'timed-out')
+    await page.context().close()
+
+    // Colin, a support user: the support console.
+    page = await open()
+    await page.goto(`${placements.url}/sign-in`)
+    await signIn(page, 'colin.chapman@education.gov.uk')
+    if (new URL(page.url()).pathname === '/support/organisations') {
+      await expectHeading(page, 'Organisations')
+      await capturePlacements(page, 'support-organisations')
+    }
+    if (await hasPage(page, '/support/organisations/new')) {
+      await clickAndWait(page, page.locator('main form').getByRole('button', { name: 'Add organisation', exact: true }))
+      await expectErrorSummary(page)
+      await capturePlacements(page, 'support-add-organisation-error')
+    }
+    if (await hasPage(page, '/support/support-users')) {
+      await expectHeading(page, 'Support users')
+      await capturePlacements(page, 'support-users')
+    }
+    if (await hasPage(page, '/support/audit')) {
+      await expectHeading(page, 'Audit trail')
+      await capturePlacements(page, 'support-audit')
+    }
+    await page.context().close()
+  } finally {
+    await services.close()
+  }
 }
 
 async function main(): Promise<void> {
@@ -124,6 +281,8 @@ async function main(): Promise<void> {
     await page.waitForURL(`${service.url}/`)
     if (!(await page.locator('main').innerText()).includes(`Signed in as ${corrected}`)) throw new Error('Not signed in at the service')
     await page.context().close()
+
+    await placementsScreenshots(browser)
   } finally {
     await browser.close()
     await service.close()

@@ -3,7 +3,7 @@ import { devMailbox } from '../platform/dev-mailbox.ts'
 import { csrfProtection, errorPages, formBodies, noStore, notFound, securityHeaders } from '../platform/security.ts'
 import { sessions } from '../platform/sessions.ts'
 import { useViews } from '../platform/views.ts'
-import { authRoutes } from './auth/routes.ts'
+import { authRoutes, keepAliveWhenSignedOut } from './auth/routes.ts'
 import { loadPrincipal } from './auth/principal.ts'
 import { serviceName, type PlacementsContext } from './context.ts'
 import { organisationRoutes } from './pages/organisations/routes.ts'
@@ -30,7 +30,7 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
     store: context.store,
     clock: context.clock
   }))
-  app.use(noStore, formBodies(), csrfProtection, loadPrincipal(context), navigation)
+  app.use(noStore, formBodies(), keepAliveWhenSignedOut, csrfProtection, loadPrincipal(context), navigation)
   app.use(authRoutes(context))
   app.use(startRoutes(context))
   app.use(organisationRoutes(context))

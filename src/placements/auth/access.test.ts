@@ -151,6 +151,24 @@ test('"Stay signed in" extends the session on the server', async () => {
   assert.equal((await http.get(page.url)).status, 200)
 })
 
+test('after a timeout, "Stay signed in" answers 401 and signing in again asks the provider for the password', async () => {
+  const http = new HttpSession()
+  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  clock.advanceSeconds(1201)
+  // The session that held the CSRF token is gone: the answer is "signed out", not a CSRF error.
+  const kept = await http.post(`${url}/session/keep-alive`, { _csrf: csrfFrom(page.text) }, { accept: 'application/json' })
+  assert.equal(kept.status, 401)
+  assert.deepEqual(JSON.parse(kept.text), { signedIn: false })
+  const notice = await http.get(`${url}/timed-out`)
+  assert.match(notice.text, /You have been signed out/)
+  assert.doesNotMatch(notice.text, /href="\/sign-out"/, 'shown as signed out')
+  // Sign-in's own session is still alive; without prompt=login anyone at this computer could walk back in.
+  const signIn = await http.get(`${url}/sign-in`)
+  assert.equal(new URL(signIn.headers.get('location')!).searchParams.get('prompt'), 'login')
+  const next = await http.follow(signIn)
+  assert.match(next.text, /name="password"/, 'Sign-in asks for the password')
+})
+
 test('a session ends after 12 hours however active it is', async () => {
   const http = new HttpSession()
   const page = await signInToPlacements(http, url, 'anne.wilson@example.com')

@@ -43,7 +43,8 @@ export interface PendingAuthorization {
   returnTo: string | undefined
 }
 
-export async function authorizationRequest(provider: IdentityProvider, redirectUri: string, loginHint: string | undefined) {
+/** `reauthenticate`: the provider must ask for the password again even if it has a session (prompt=login). */
+export async function authorizationRequest(provider: IdentityProvider, redirectUri: string, loginHint: string | undefined, options: { reauthenticate?: boolean } = {}) {
   const config = await provider.configuration()
   const verifier = oidc.randomPKCECodeVerifier()
   const state = oidc.randomState()
@@ -55,7 +56,8 @@ export async function authorizationRequest(provider: IdentityProvider, redirectU
     code_challenge_method: 'S256',
     state,
     nonce,
-    ...(loginHint ? { login_hint: loginHint } : {})
+    ...(loginHint ? { login_hint: loginHint } : {}),
+    ...(options.reauthenticate ? { prompt: 'login' } : {})
   })
   return { url, state, verifier, nonce }
 }

@@ -35,12 +35,23 @@ export function loadPrincipal(context: PlacementsContext) {
         res.locals.currentOrganisationId = req.session.get<string>('organisationId')
         res.locals.timeout = {
           idleSeconds: context.config.idleTimeoutSeconds,
-          warningSeconds: context.config.warningSeconds
+          warningSeconds: context.config.warningSeconds,
+          warningText: durationText(context.config.warningSeconds)
         }
       }
     }
     next()
   }
+}
+
+/** "2 minutes", "1 minute 30 seconds", "10 seconds": as the timeout warning's countdown says it. */
+export function durationText(totalSeconds: number): string {
+  const minutes = Math.floor(totalSeconds / 60)
+  const seconds = totalSeconds % 60
+  const parts = []
+  if (minutes > 0) parts.push(`${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`)
+  if (seconds > 0 || minutes === 0) parts.push(`${seconds} ${seconds === 1 ? 'second' : 'seconds'}`)
+  return parts.join(' ')
 }
 
 /** Pages for signed-in people: others sign in first and come back here afterwards. */

@@ -6,7 +6,7 @@ import { hasAnyAccess } from '../domain/policies.ts'
 import { recordSignIn } from '../domain/sign-in.ts'
 import { isSupportUser, organisationsOf } from '../domain/users.ts'
 import { authorizationRequest, completeAuthorization, endSessionUrl, type PendingAuthorization } from './identity-provider.ts'
-import { safeReturnPath } from './principal.ts'
+import { durationText, safeReturnPath } from './principal.ts'
 
 /** How long a sign-in may take at the provider (account creation included). */
 const pendingSeconds = 3 * 3600
@@ -27,9 +27,12 @@ export function authRoutes(context: PlacementsContext): Router {
   router.get('/sign-in', async (req, res) => {
     const loginHint = typeof req.query.login_hint === 'string' && emailShape.test(req.query.login_hint) ? req.query.login_hint : undefined
     const returnTo = safeReturnPath(req.query.return_to)
+    // After an idle timeout the provider's own session may still be alive: without this,
+    // anyone at the same computer could sign straight back in with no password.
+    const reauthenticate = req.session.get('reauthenticate') === true || req.session.ended === 'idle'
     let request
     try {
-      request = await authorizationRequest(context.identityProvider, redirectUri, loginHint)
+      request = await authorizationRequest(context.identityProvider, redirectUri, loginHint, { reauthenticate })
     } catch (error) {
       context.log.error({ err: error }, 'identity provider unavailable')
       return res.status(503).render('auth/provider-unavailable.njk')
@@ -106,8 +109,16 @@ export function authRoutes(context: PlacementsContext): Router {
     if (userId || req.session.ended === 'idle') {
       await recordAudit(context.db, { event: 'session-timed-out', actorUserId: userId ?? null, subjectUserId: userId ?? null }, context.clock.now())
     }
-    req.session.destroy()
-    res.render('auth/timed-out.njk', { minutes: Math.round(context.config.idleTimeoutSeconds / 60) })
+    // A fresh, signed-out session that only remembers to ask the provider for the password again.
+    req.session.regenerate({ reauthenticate: true })
+    // The page shows the person as signed out even if the session was still alive a moment ago
+    // (the warning's script arrives at zero; another tab kept the session going): no header
+    // links, no timeout warning.
+    delete req.principal
+    res.locals.principal = undefined
+    res.locals.navigation = undefined
+    res.locals.timeout = undefined
+    res.render('auth/timed-out.njk', { idleTime: durationText(context.config.idleTimeoutSeconds) })
   })
 
   /** "Stay signed in": any request extends the session; this one does nothing else. */
@@ -118,6 +129,17 @@ export function authRoutes(context: PlacementsContext): Router {
   })
 
   return router
+}
+
+/**
+ * "Stay signed in" after the session has already ended (timed out, or signed out in another
+ * tab): a plain 401, before the CSRF check, which a session that no longer exists can
+ * never pass. The warning's script then goes to "You have been signed out".
+ */
+export function keepAliveWhenSignedOut(req: Request, res: Response, next: () => void) {
+  if (req.method !== 'POST' || req.path !== '/session/keep-alive' || req.session.get('userId')) return next()
+  if (req.accepts(['json', 'html']) === 'json') return res.status(401).json({ signedIn: false })
+  res.redirect(303, req.session.ended === 'idle' ? '/timed-out' : '/sign-in')
 }
 
 function readCookie(req: Request, name: string): string | undefined {
