@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { expectAccessible, launchBrowser, newPage } from '../../test/support/browser.ts'
+import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
 import { demoPassword } from '../signin/seed.ts'
 
@@ -32,30 +32,8 @@ after(async () => {
   await services?.close()
 })
 
-/** A fresh browser context; a step that cannot happen fails within seconds, not never. */
-async function openPage(javaScript: boolean): Promise<Page> {
-  const page = await newPage(browser, { javaScript })
-  page.context().setDefaultTimeout(15_000)
-  return page
-}
-
-/** Clicks and waits for the page that follows (through any redirects) to load. */
-async function clickAndWait(page: Page, target: Locator): Promise<void> {
-  const navigated = page.waitForNavigation({ waitUntil: 'load' })
-  await target.click()
-  await navigated
-}
-
-function button(page: Page, name: string | RegExp): Locator {
-  return page.getByRole('button', { name, exact: typeof name === 'string' })
-}
-
 function link(page: Page, name: string | RegExp): Locator {
   return page.getByRole('link', { name, exact: typeof name === 'string' })
-}
-
-async function heading(page: Page): Promise<string> {
-  return (await page.locator('h1').innerText()).replace(/\s+/g, ' ').trim()
 }
 
 function escapeRegExp(text: string): string {
@@ -175,7 +153,7 @@ for (const javaScript of [true, false]) {
 
   describe(`Placements journeys ${mode}`, () => {
     it('(2) an existing account signs in from the start page and lands on its organisation', { timeout: 180_000 }, async () => {
-      const page = await openPage(javaScript)
+      const page = await openPage(browser, javaScript)
       try {
         const { placements, signin } = services
         await page.goto(`${placements.url}/`)
@@ -201,7 +179,7 @@ for (const javaScript of [true, false]) {
     })
 
     it('(3) signed in with an address Placements does not know: told so, signs out of both, signs in as someone else', { timeout: 180_000 }, async () => {
-      const page = await openPage(javaScript)
+      const page = await openPage(browser, javaScript)
       try {
         const { placements, signin } = services
         const stranger = `lee.morgan.${tag}@example.org`
@@ -230,7 +208,7 @@ for (const javaScript of [true, false]) {
     })
 
     it('(4) someone in several organisations chooses one, then changes organisation from the header', { timeout: 180_000 }, async () => {
-      const page = await openPage(javaScript)
+      const page = await openPage(browser, javaScript)
       try {
         const { placements, signin } = services
         await page.goto(`${placements.url}/sign-in`)
@@ -281,7 +259,7 @@ for (const javaScript of [true, false]) {
     })
 
     it('(6) signing out from the header ends the provider session too', { timeout: 180_000 }, async () => {
-      const page = await openPage(javaScript)
+      const page = await openPage(browser, javaScript)
       try {
         const { placements, signin } = services
         const best = `/organisations/${await organisationId('Best Practice Network')}`
@@ -340,7 +318,7 @@ describe('(5) inactivity: SESSION_IDLE_TIMEOUT_SECONDS=20, SESSION_WARNING_SECON
   }
 
   it('with JavaScript: the warning, "Stay signed in", Escape, then signed out at zero', { timeout: 240_000 }, async () => {
-    const page = await openPage(true)
+    const page = await openPage(browser, true)
     try {
       const { placements, signin } = timeoutServices
       const home = await signInAsAnne(page)
@@ -427,7 +405,7 @@ describe('(5) inactivity: SESSION_IDLE_TIMEOUT_SECONDS=20, SESSION_WARNING_SECON
   })
 
   it('without JavaScript: no warning, and after the timeout the next link says "You have been signed out"', { timeout: 180_000 }, async () => {
-    const page = await openPage(false)
+    const page = await openPage(browser, false)
     try {
       const { placements, signin } = timeoutServices
       const home = await signInAsAnne(page)
@@ -463,7 +441,7 @@ for (const javaScript of [true, false]) {
       const person = { givenName: 'Priya', familyName: `Shah ${tag === 'js' ? 'One' : 'Two'}`, email: `priya.shah.${tag}@example.net` }
       const fullName = `${person.givenName} ${person.familyName}`
 
-      const colin = await openPage(javaScript)
+      const colin = await openPage(browser, javaScript)
       try {
         await colin.goto(`${placements.url}/sign-in`)
         await signInAtSignin(colin, 'colin.chapman@education.gov.uk')
@@ -505,7 +483,7 @@ for (const javaScript of [true, false]) {
       }
 
       // Someone else, on their own computer: the invitation email, its link, and on to Sign-in.
-      const page = await openPage(javaScript)
+      const page = await openPage(browser, javaScript)
       try {
         await page.goto(`${placements.url}/dev/mailbox`)
         assert.equal(await heading(page), 'Development mailbox')

@@ -4,8 +4,8 @@ import { after, before, test } from 'node:test'
 import type * as oidc from 'openid-client'
 import { FakeClock } from './clock.ts'
 import { HttpSession, type HttpResponse } from '../../test/support/http-client.ts'
-import { discover, submit } from '../../test/support/oidc-flow.ts'
-import { startTestSignin, type TestSignin } from '../../test/support/signin.ts'
+import { submit } from '../../test/support/oidc-flow.ts'
+import { startSigninWithTestService, startTestSignin, type TestSignin } from '../../test/support/signin.ts'
 import { addAccount, pageTitle, startJourney, visibleText } from '../../test/support/signin-pages.ts'
 
 // The platform's security middleware (security.md, "headers", "CSRF", "input",
@@ -17,9 +17,7 @@ let signin: TestSignin
 let config: oidc.Configuration
 
 before(async () => {
-  signin = await startTestSignin({ clock })
-  const client = await signin.registerTestClient({ baseUrl: serviceUrl })
-  config = await discover(signin.url, client.clientId, client.secret)
+  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
 })
 after(() => signin.close())
 

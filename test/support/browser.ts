@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { AxeBuilder } from '@axe-core/playwright'
 import { chromium } from 'playwright-core'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 export const screenshotsDir = `${repoRoot}screenshots`
@@ -100,4 +100,27 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = `${screenshotsDir}/${name}.png`
   await page.screenshot({ path, fullPage: true })
   return path
+}
+
+/** A fresh browser context whose steps fail within seconds, not never. */
+export async function openPage(browser: Browser, javaScript: boolean): Promise<Page> {
+  const page = await newPage(browser, { javaScript })
+  page.context().setDefaultTimeout(15_000)
+  return page
+}
+
+/** Clicks and waits for the page that follows (through any redirects) to load. */
+export async function clickAndWait(page: Page, target: Locator): Promise<void> {
+  const navigated = page.waitForNavigation({ waitUntil: 'load' })
+  await target.click()
+  await navigated
+}
+
+export function button(page: Page, name: string | RegExp): Locator {
+  return page.getByRole('button', { name, exact: typeof name === 'string' })
+}
+
+/** The page's h1, whitespace collapsed. */
+export async function heading(page: Page): Promise<string> {
+  return (await page.locator('h1').innerText()).replace(/\s+/g, ' ').trim()
 }

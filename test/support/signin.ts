@@ -1,9 +1,11 @@
+import type * as oidc from 'openid-client'
 import type { Clock } from '../../src/platform/clock.ts'
 import { readSigninConfig } from '../../src/signin/config.ts'
 import type { SigninDatabase } from '../../src/signin/database/schema.ts'
 import { registerClient } from '../../src/signin/provider/clients.ts'
 import { startSignin, type RunningSignin } from '../../src/signin/server.ts'
 import { freshDatabase, redisSettings } from './databases.ts'
+import { discover } from './oidc-flow.ts'
 
 /** A running Sign-in on a free port with its own database and one registered test client. */
 export interface TestSignin extends RunningSignin {
@@ -47,4 +49,14 @@ export async function startTestSignin(options: { clock?: Clock, env?: NodeJS.Pro
       await database.drop()
     }
   }
+}
+
+/**
+ * Sign-in with one registered test service, and that service's discovered OpenID
+ * configuration: the usual start of an HTTP test of a journey.
+ */
+export async function startSigninWithTestService(options: { clock?: Clock, serviceUrl?: string } = {}): Promise<{ signin: TestSignin, config: oidc.Configuration }> {
+  const signin = await startTestSignin(options.clock ? { clock: options.clock } : {})
+  const client = await signin.registerTestClient({ baseUrl: options.serviceUrl ?? 'http://localhost:4999' })
+  return { signin, config: await discover(signin.url, client.clientId, client.secret) }
 }

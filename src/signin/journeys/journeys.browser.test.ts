@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { Browser, Locator, Page } from 'playwright-core'
-import { expectAccessible, launchBrowser, newPage } from '../../../test/support/browser.ts'
+import type { Browser, Page } from 'playwright-core'
+import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../../test/support/browser.ts'
 import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
 import { startTestClient, type TestClient } from '../../../test/support/test-client.ts'
 import { passwordMessages } from '../accounts/password-policy.ts'
@@ -40,28 +40,6 @@ after(async () => {
   await service?.close()
   await signin?.close()
 }, { timeout: 60_000 })
-
-/** A fresh browser context; a step that cannot happen fails within seconds, not never. */
-async function openPage(javaScript: boolean): Promise<Page> {
-  const page = await newPage(browser, { javaScript })
-  page.context().setDefaultTimeout(15_000)
-  return page
-}
-
-/** Clicks and waits for the page that follows (through any redirects) to load. */
-async function clickAndWait(page: Page, target: Locator): Promise<void> {
-  const navigated = page.waitForNavigation({ waitUntil: 'load' })
-  await target.click()
-  await navigated
-}
-
-function button(page: Page, name: string | RegExp): Locator {
-  return page.getByRole('button', { name, exact: typeof name === 'string' })
-}
-
-async function heading(page: Page): Promise<string> {
-  return (await page.locator('h1').innerText()).replace(/\s+/g, ' ').trim()
-}
 
 /** A Sign-in page: its heading, the service it continues to, and no errors. */
 async function expectSigninPage(page: Page, expectedHeading: string | RegExp): Promise<void> {
@@ -128,7 +106,7 @@ for (const javaScript of [true, false]) {
 
   describe(`Sign-in journeys ${mode}`, () => {
     it('(a) signs in with an existing account, after an empty form and a wrong password', { timeout: 180_000 }, async () => {
-      const page = await openPage(javaScript)
+      const page = await openPage(browser, javaScript)
       try {
         const email = 'anne.wilson@example.com'
         await startAtService(page, `${mode} (a)`)
@@ -166,7 +144,7 @@ for (const javaScript of [true, false]) {
     })
 
     it('(b) creates an account on the way, corrects the address, and ends in the service signed in', { timeout: 180_000 }, async () => {
-      const page = await openPage(javaScript)
+      const page = await openPage(browser, javaScript)
       try {
         const invited = `sam.okafor.${tag}@exmaple.com`
         const corrected = `sam.okafor.${tag}@example.com`
@@ -255,7 +233,7 @@ for (const javaScript of [true, false]) {
     })
 
     it('(c) resets a forgotten password, ends in the service, signs out and must sign in again', { timeout: 180_000 }, async () => {
-      const page = await openPage(javaScript)
+      const page = await openPage(browser, javaScript)
       try {
         const email = javaScript ? 'patricia.adebayo@example.com' : 'mary.lawson@example.com'
         await startAtService(page, `${mode} (c)`)
@@ -320,7 +298,7 @@ for (const javaScript of [true, false]) {
     })
 
     it('(d) an expired sign-in request says so and leads back to the service', { timeout: 180_000 }, async () => {
-      const page = await openPage(javaScript)
+      const page = await openPage(browser, javaScript)
       try {
         await startAtService(page, `${mode} (d)`)
         // The person left the tab for hours: the authorization request is gone.

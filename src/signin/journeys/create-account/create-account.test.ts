@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test'
 import type * as oidc from 'openid-client'
 import { FakeClock } from '../../../platform/clock.ts'
 import { HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
-import { discover, finishFlow, followToCallbackOrPage, submit } from '../../../../test/support/oidc-flow.ts'
-import { startTestSignin, type TestSignin } from '../../../../test/support/signin.ts'
+import { finishFlow, followToCallbackOrPage, submit } from '../../../../test/support/oidc-flow.ts'
+import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount, comparablePage, errorSummary, inputValue, pageTitle, startJourney, visibleText, type StartedJourney } from '../../../../test/support/signin-pages.ts'
 import { passwordMessages } from '../../accounts/password-policy.ts'
 import { codeMessages } from '../codes.ts'
@@ -18,9 +18,7 @@ let signin: TestSignin
 let config: oidc.Configuration
 
 before(async () => {
-  signin = await startTestSignin({ clock })
-  const client = await signin.registerTestClient({ baseUrl: serviceUrl })
-  config = await discover(signin.url, client.clientId, client.secret)
+  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
 })
 after(() => signin.close())
 

@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test'
 import type * as oidc from 'openid-client'
 import { FakeClock } from '../../../platform/clock.ts'
 import { HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
-import { discover, finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
-import { startTestSignin, type TestSignin } from '../../../../test/support/signin.ts'
+import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
+import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount, comparablePage, errorSummary, inputValue, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { throttleRules } from '../../accounts/sign-in-throttle.ts'
 import { codeMessages } from '../codes.ts'
@@ -19,9 +19,7 @@ let signin: TestSignin
 let config: oidc.Configuration
 
 before(async () => {
-  signin = await startTestSignin({ clock })
-  const client = await signin.registerTestClient({ baseUrl: serviceUrl })
-  config = await discover(signin.url, client.clientId, client.secret)
+  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
 })
 after(() => signin.close())
 

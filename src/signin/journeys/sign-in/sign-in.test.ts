@@ -5,8 +5,8 @@ import type * as oidc from 'openid-client'
 import { FakeClock } from '../../../platform/clock.ts'
 import { PostgresShortLivedStore, type ShortLivedTable } from '../../../platform/short-lived-store.ts'
 import { HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
-import { discover, finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
-import { startTestSignin, type TestSignin } from '../../../../test/support/signin.ts'
+import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
+import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount, errorSummary, fieldError, inputValue, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { SignInThrottle, throttleRules } from '../../accounts/sign-in-throttle.ts'
 import { messages } from './routes.ts'
@@ -20,9 +20,7 @@ let signin: TestSignin
 let config: oidc.Configuration
 
 before(async () => {
-  signin = await startTestSignin({ clock })
-  const client = await signin.registerTestClient({ baseUrl: serviceUrl })
-  config = await discover(signin.url, client.clientId, client.secret)
+  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
 })
 after(() => signin.close())
 
