@@ -87,7 +87,9 @@ export function errorPages(options: { log: (error: unknown, req: Request) => voi
     if (res.headersSent) return res.end()
     res.status(status)
     res.setHeader('Cache-Control', 'no-store')
-    const view = status === 403 ? 'errors/forbidden.njk'
+    // Only a failed CSRF check means "the form expired"; any other refusal says so plainly.
+    const view = error instanceof CsrfError ? 'errors/forbidden.njk'
+      : status === 403 ? 'errors/not-allowed.njk'
       : status === 404 ? 'errors/not-found.njk'
         : status < 500 ? 'errors/bad-request.njk' : 'errors/server-error.njk'
     res.render(view, { status }, (renderError: Error | null, html?: string) => {
