@@ -6,6 +6,7 @@ import { useViews } from '../platform/views.ts'
 import { authRoutes, keepAliveWhenSignedOut } from './auth/routes.ts'
 import { loadPrincipal } from './auth/principal.ts'
 import { serviceName, type PlacementsContext } from './context.ts'
+import { recordAudit } from './domain/audit.ts'
 import { organisationRoutes } from './pages/organisations/routes.ts'
 import { startRoutes } from './pages/start/routes.ts'
 import { supportRoutes } from './pages/support/routes.ts'
@@ -28,7 +29,12 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
     idleTimeoutSeconds: config.idleTimeoutSeconds,
     absoluteTimeoutSeconds: config.absoluteTimeoutSeconds,
     store: context.store,
-    clock: context.clock
+    clock: context.clock,
+    async onEnded(end, data) {
+      const userId = typeof data.userId === 'string' ? data.userId : undefined
+      if (end !== 'idle' || !userId) return
+      await recordAudit(context.db, { event: 'session-timed-out', actorUserId: userId, subjectUserId: userId }, context.clock.now())
+    }
   }))
   app.use(noStore, formBodies(), keepAliveWhenSignedOut, csrfProtection, loadPrincipal(context), navigation)
   app.use(authRoutes(context))

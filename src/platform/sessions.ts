@@ -17,6 +17,8 @@ export interface SessionOptions {
   absoluteTimeoutSeconds: number
   store: ShortLivedStore
   clock?: Clock
+  /** Told when a request arrives with a session that has run out (to audit a timeout). */
+  onEnded?: (end: SessionEnd, data: Record<string, unknown>) => Promise<void>
 }
 
 interface StoredSession {
@@ -123,8 +125,9 @@ export function sessions(options: SessionOptions) {
       stored = await options.store.get<StoredSession>(storeKey(id))
       if (stored && now - stored.lastSeenAt >= options.idleTimeoutSeconds * 1000) ended = 'idle'
       else if (stored && now - stored.createdAt >= options.absoluteTimeoutSeconds * 1000) ended = 'absolute'
-      if (ended) {
+      if (ended && stored) {
         await options.store.delete(storeKey(id))
+        await options.onEnded?.(ended, stored.data)
         stored = undefined
       }
     }

@@ -130,10 +130,16 @@ test('after 20 minutes without a request the session ends on the server, and the
   assert.equal((await http.get(page.url)).status, 200, 'activity within 20 minutes keeps the session')
   clock.advanceSeconds(1190)
   assert.equal((await http.get(page.url)).status, 200, 'each request restarts the 20 minutes')
+  const timeouts = () => db().selectFrom('audit_events').select('id').where('event', '=', 'session-timed-out').execute()
+  const before = (await timeouts()).length
   clock.advanceSeconds(1201)
   const timedOut = await http.get(page.url)
   assert.equal(timedOut.status, 303)
   assert.equal(timedOut.headers.get('location'), '/timed-out')
+  const anne = (await findUserByEmail(db(), 'anne.wilson@example.com'))!
+  const recorded = await db().selectFrom('audit_events').selectAll().where('event', '=', 'session-timed-out').orderBy('seq', 'desc').execute()
+  assert.equal(recorded.length, before + 1, 'the timeout is audited once')
+  assert.equal(recorded[0]!.subject_user_id, anne.id, 'with who it was')
   const notice = await http.follow(timedOut)
   assert.match(notice.text, /You have been signed out/)
   assert.match(notice.text, /20 minutes/)

@@ -106,9 +106,9 @@ export function authRoutes(context: PlacementsContext): Router {
   /** After inactivity: the server has ended (or now ends) the session; say so plainly. */
   router.get('/timed-out', async (req, res) => {
     const userId = req.session.get<string>('userId')
-    if (userId || req.session.ended === 'idle') {
-      await recordAudit(context.db, { event: 'session-timed-out', actorUserId: userId ?? null, subjectUserId: userId ?? null }, context.clock.now())
-    }
+    // A session the server already ended was audited then (sessions' onEnded); this one is
+    // still alive because the warning's countdown arrived first.
+    if (userId) await recordAudit(context.db, { event: 'session-timed-out', actorUserId: userId, subjectUserId: userId }, context.clock.now())
     // A fresh, signed-out session that only remembers to ask the provider for the password again.
     req.session.regenerate({ reauthenticate: true })
     // The page shows the person as signed out even if the session was still alive a moment ago
