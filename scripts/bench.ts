@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { hashPassword, verifyPassword } from '../src/signin/accounts/passwords.ts'
-import { demoPassword, seedDevelopment } from '../src/signin/seed.ts'
+import { demoPassword } from '../src/demo/personas.ts'
+import { seedDevelopment } from '../src/signin/seed.ts'
 import { HttpSession } from '../test/support/http-client.ts'
 import { beginFlow, discover, finishFlow, followToCallbackOrPage, openSignIn, submit } from '../test/support/oidc-flow.ts'
 import { startTestServices } from '../test/support/placements.ts'

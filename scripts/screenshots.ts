@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
 import type { Locator, Page } from 'playwright-core'
 import type { Browser } from 'playwright-core'
-import { demoPassword } from '../src/signin/seed.ts'
+import { demoPassword } from '../src/demo/personas.ts'
 import { launchBrowser, newPage, screenshot, screenshotsDir } from '../test/support/browser.ts'
 import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'

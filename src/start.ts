@@ -2,7 +2,8 @@ import { readPlacementsConfig } from './placements/config.ts'
 import { seedPlacements } from './placements/seed.ts'
 import { startPlacements } from './placements/server.ts'
 import { readSigninConfig } from './signin/config.ts'
-import { demoPassword, demoPersonas, seedDevelopment } from './signin/seed.ts'
+import { seedDevelopment } from './signin/seed.ts'
+import { demoPassword, demoPersonas } from './demo/personas.ts'
 import { startSignin } from './signin/server.ts'
 
 /**

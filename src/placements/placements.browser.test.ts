@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
-import { demoPassword } from '../signin/seed.ts'
+import { demoPassword } from '../demo/personas.ts'
 
 /**
  * Placements journeys walked as a person would, in Chromium, across both running services:

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { demoPersonas } from '../signin/seed.ts'
+import { demoPersonas } from '../demo/personas.ts'
 import type { PlacementsDatabase } from './database/schema.ts'
 import { normaliseEmail } from './domain/users.ts'
 

@@ -3,17 +3,9 @@ import { findAccountByEmail, insertAccount } from './accounts/accounts.ts'
 import { hashPassword } from './accounts/passwords.ts'
 import type { SigninDatabase } from './database/schema.ts'
 import { findClient, registerClient } from './provider/clients.ts'
+import { demoPassword, demoPersonas } from '../demo/personas.ts'
 
 /** Development only: the Placements client and the demo personas' Sign-in accounts. */
-export const demoPassword = 'school-placements-demo-2026'
-
-export const demoPersonas = [
-  { givenName: 'Anne', familyName: 'Wilson', email: 'anne.wilson@example.com', role: 'School user' },
-  { givenName: 'Patricia', familyName: 'Adebayo', email: 'patricia.adebayo@example.com', role: 'Teacher training provider user' },
-  { givenName: 'Mary', familyName: 'Lawson', email: 'mary.lawson@example.com', role: 'User in several organisations' },
-  { givenName: 'Colin', familyName: 'Chapman', email: 'colin.chapman@education.gov.uk', role: 'Support user' }
-]
-
 export interface PlacementsClientSettings {
   clientId: string
   secret: string

@@ -1,4 +1,4 @@
-import { demoPassword } from '../../src/signin/seed.ts'
+import { demoPassword } from '../../src/demo/personas.ts'
 import { csrfFrom, type HttpResponse, type HttpSession } from './http-client.ts'
 
 /**

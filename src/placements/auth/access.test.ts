@@ -6,7 +6,7 @@ import { startTestServices, type TestServices } from '../../../test/support/plac
 import { signInToPlacements } from '../../../test/support/placements-flow.ts'
 import { insertAccount } from '../../signin/accounts/accounts.ts'
 import { hashPassword } from '../../signin/accounts/passwords.ts'
-import { demoPassword } from '../../signin/seed.ts'
+import { demoPassword } from '../../demo/personas.ts'
 import { actionContext } from '../context.ts'
 import { removeMembership } from '../domain/actions.ts'
 import { findUserByEmail } from '../domain/users.ts'

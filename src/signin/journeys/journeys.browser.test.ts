@@ -5,7 +5,8 @@ import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPag
 import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
 import { startTestClient, type TestClient } from '../../../test/support/test-client.ts'
 import { passwordMessages } from '../accounts/password-policy.ts'
-import { demoPassword, seedDevelopment } from '../seed.ts'
+import { demoPassword } from '../../demo/personas.ts'
+import { seedDevelopment } from '../seed.ts'
 import { codeMessages } from './codes.ts'
 import { messages as signInMessages } from './sign-in/routes.ts'
 

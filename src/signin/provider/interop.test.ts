@@ -4,7 +4,8 @@ import * as oidc from 'openid-client'
 import { HttpSession } from '../../../test/support/http-client.ts'
 import { beginFlow, discover, finishFlow, openSignIn, submit, followToCallbackOrPage } from '../../../test/support/oidc-flow.ts'
 import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
-import { demoPassword, seedDevelopment } from '../seed.ts'
+import { demoPassword } from '../../demo/personas.ts'
+import { seedDevelopment } from '../seed.ts'
 
 // openid-client (OpenID Certified RP) against Sign-in: discovery, code flow with PKCE,
 // ID token validation, userinfo and RP-initiated logout.

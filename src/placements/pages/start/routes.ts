@@ -1,5 +1,5 @@
 import { Router } from 'express'
-import { demoPassword, demoPersonas } from '../../../signin/seed.ts'
+import { demoPassword, demoPersonas } from '../../../demo/personas.ts'
 import type { PlacementsContext } from '../../context.ts'
 import { hasAnyAccess } from '../../domain/policies.ts'
 

@@ -5,7 +5,7 @@ import { startTestServices, type TestServices } from '../../../../test/support/p
 import { signInToPlacements } from '../../../../test/support/placements-flow.ts'
 import { insertAccount } from '../../../signin/accounts/accounts.ts'
 import { hashPassword } from '../../../signin/accounts/passwords.ts'
-import { demoPassword } from '../../../signin/seed.ts'
+import { demoPassword } from '../../../demo/personas.ts'
 import { recordAudit } from '../../domain/audit.ts'
 import { formatLondonTime } from './audit.ts'
 

@@ -1,0 +1,12 @@
+/**
+ * The demo personas, development only: each service seeds its own side of them (Sign-in
+ * their accounts, Placements their users and memberships), so they live apart from both.
+ */
+export const demoPassword = 'school-placements-demo-2026'
+
+export const demoPersonas = [
+  { givenName: 'Anne', familyName: 'Wilson', email: 'anne.wilson@example.com', role: 'School user' },
+  { givenName: 'Patricia', familyName: 'Adebayo', email: 'patricia.adebayo@example.com', role: 'Teacher training provider user' },
+  { givenName: 'Mary', familyName: 'Lawson', email: 'mary.lawson@example.com', role: 'User in several organisations' },
+  { givenName: 'Colin', familyName: 'Chapman', email: 'colin.chapman@education.gov.uk', role: 'Support user' }
+]
