@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely'
-import { systemClock, type Clock } from '../platform/clock.ts'
+import { systemClock } from '../platform/clock.ts'
 import { migrate, openDatabase } from '../platform/database.ts'
 import { createLogger } from '../platform/logger.ts'
-import { closeServer, listen, startBackgroundWork } from '../platform/runtime.ts'
+import { closeServer, listen, startBackgroundWork, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
 import { buildPlacementsApp } from './app.ts'
 import { IdentityProvider } from './auth/identity-provider.ts'
 import type { PlacementsConfig } from './config.ts'
@@ -16,12 +16,7 @@ export interface RunningPlacements {
   close(): Promise<void>
 }
 
-export interface StartOptions {
-  clock?: Clock
-  db?: Kysely<PlacementsDatabase>
-  host?: string
-  beforeListen?: (db: Kysely<PlacementsDatabase>) => Promise<void>
-}
+export type StartOptions = ServiceStartOptions<PlacementsDatabase>
 
 /** Starts Placements. With port 0 (tests) the public URL carries the real port. */
 export async function startPlacements(config: PlacementsConfig, options: StartOptions = {}): Promise<RunningPlacements> {

@@ -8,6 +8,17 @@ import { connectRedis, PostgresShortLivedStore, RedisShortLivedStore, type Short
 
 /** What each service does the same way at start-up and shut-down. */
 
+/** How tests and `npm start` start a service. */
+export interface StartOptions<Schema> {
+  clock?: Clock
+  /** Tests open their own database (in memory, or a fresh one on the server). */
+  db?: Kysely<Schema>
+  /** Bind to this host; the public URL still says localhost. */
+  host?: string
+  /** Runs after migrations, before the port is bound (development seeds). */
+  beforeListen?: (db: Kysely<Schema>) => Promise<void>
+}
+
 /**
  * Binds the port before the app exists, so with port 0 (tests) the public URL (and so an
  * issuer or redirect URI) can carry the real port.

@@ -1,9 +1,9 @@
 import express from 'express'
 import type { Kysely } from 'kysely'
-import { systemClock, type Clock } from '../platform/clock.ts'
+import { systemClock } from '../platform/clock.ts'
 import { migrate, openDatabase } from '../platform/database.ts'
 import { createLogger } from '../platform/logger.ts'
-import { closeServer, listen, startBackgroundWork } from '../platform/runtime.ts'
+import { closeServer, listen, startBackgroundWork, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
 import { commonPasswordCount } from './accounts/common-passwords.ts'
 import { spendOneHash } from './accounts/passwords.ts'
 import { SignInThrottle } from './accounts/sign-in-throttle.ts'
@@ -22,14 +22,7 @@ export interface RunningSignin {
   close(): Promise<void>
 }
 
-export interface StartOptions {
-  clock?: Clock
-  /** Tests open their own database (in memory, or a fresh one on the server). */
-  db?: Kysely<SigninDatabase>
-  /** Bind to this host; the public URL still says localhost. */
-  host?: string
-  beforeListen?: (db: Kysely<SigninDatabase>) => Promise<void>
-}
+export type StartOptions = ServiceStartOptions<SigninDatabase>
 
 /**
  * Starts Sign-in: database (migrated), keys and secrets, the provider and the web app.
