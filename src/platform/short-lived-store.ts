@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis'
+import { Redis, type Result } from 'ioredis'
 import { sql, type Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
 import { systemClock, type Clock } from './clock.ts'
@@ -11,8 +11,45 @@ export interface ShortLivedStore {
   get<T>(key: string): Promise<T | undefined>
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>
   delete(key: string): Promise<void>
-  /** Adds one to a counter that starts its life (and its time to live) at the first increment. */
-  increment(key: string, ttlSeconds: number): Promise<number>
+  /**
+   * Counts one attempt against a limit, atomically, before the attempt is made: the
+   * count and the verdict come from one statement (PostgreSQL) or one script (Redis), so
+   * any number of requests arriving together, on any number of nodes, get at most
+   * `limit` allowances per window.
+   */
+  reserveAttempt(key: string, rule: AttemptRule, now: Date): Promise<AttemptReservation>
+  /** Gives back one reservation (an attempt that turned out not to count, such as a success). */
+  releaseAttempt(key: string, rule: AttemptRule, now: Date): Promise<void>
+}
+
+/**
+ * A limit of `limit` attempts in a window that starts at the first one. The attempt that
+ * reaches the limit locks the key: for `lockSeconds` from then, or else until the window
+ * ends. Once the lock (or the window) is over, counting starts again from nothing.
+ */
+export interface AttemptRule {
+  limit: number
+  windowSeconds: number
+  lockSeconds?: number
+}
+
+export interface AttemptReservation {
+  /** False once the limit is used up: the attempt must not be made. */
+  allowed: boolean
+  /** Attempts counted in this window, this one included (refused ones too). */
+  count: number
+  lockedUntil: Date | undefined
+}
+
+/** The state a key starts in at its first attempt, or again after its window or lock is over. */
+function freshAttempts(rule: AttemptRule, nowMs: number) {
+  const windowEndsAt = nowMs + rule.windowSeconds * 1000
+  const lockEnd = rule.lockSeconds === undefined ? windowEndsAt : nowMs + rule.lockSeconds * 1000
+  return { windowEndsAt, lockEnd, value: { count: 1, windowEndsAt, lockedUntil: rule.limit <= 1 ? lockEnd : null } }
+}
+
+function reservation(count: number, lockedUntil: number | null | undefined, rule: AttemptRule): AttemptReservation {
+  return { allowed: count <= rule.limit, count, lockedUntil: lockedUntil ? new Date(lockedUntil) : undefined }
 }
 
 export interface ShortLivedTable {
@@ -56,18 +93,38 @@ export class PostgresShortLivedStore implements ShortLivedStore {
     await this.#db.deleteFrom('short_lived').where('key', '=', key).execute()
   }
 
-  async increment(key: string, ttlSeconds: number): Promise<number> {
-    const now = this.#clock.now()
-    const expiresAt = this.#expiry(ttlSeconds)
-    const { rows } = await sql<{ value: number }>`
-      insert into short_lived (key, value, expires_at) values (${key}, '1'::jsonb, ${expiresAt})
+  async reserveAttempt(key: string, rule: AttemptRule, now: Date): Promise<AttemptReservation> {
+    const nowMs = now.getTime()
+    const fresh = freshAttempts(rule, nowMs)
+    const lockEnd = rule.lockSeconds === undefined ? null : fresh.lockEnd
+    const kept = new Date(Math.max(fresh.windowEndsAt, fresh.lockEnd))
+    // One statement: concurrent upserts of one key queue on its row, so each sees the
+    // count the one before it left. The fields are read from the stored JSON:
+    const count = sql`(short_lived.value->>'count')::int`
+    const windowEndsAt = sql`(short_lived.value->>'windowEndsAt')::bigint`
+    const lockedUntil = sql`(short_lived.value->>'lockedUntil')::bigint`
+    const over = sql`(short_lived.expires_at <= ${now} or ${count} is null or ${windowEndsAt} <= ${nowMs}::bigint or coalesce(${lockedUntil} <= ${nowMs}::bigint, false))`
+    const { rows } = await sql<{ value: { count: number, lockedUntil: number | null } }>`
+      insert into short_lived (key, value, expires_at) values (${key}, ${JSON.stringify(fresh.value)}::jsonb, ${kept})
       on conflict (key) do update set
-        value = case when short_lived.expires_at <= ${now} then '1'::jsonb
-                     else to_jsonb((short_lived.value #>> '{}')::int + 1) end,
-        expires_at = case when short_lived.expires_at <= ${now} then excluded.expires_at
-                          else short_lived.expires_at end
+        value = case when ${over} then excluded.value else jsonb_build_object(
+          'count', ${count} + 1,
+          'windowEndsAt', ${windowEndsAt},
+          'lockedUntil', coalesce(${lockedUntil}, case when ${count} + 1 >= ${rule.limit}::int then coalesce(${lockEnd}::bigint, ${windowEndsAt}) end)
+        ) end,
+        expires_at = case when ${over} then excluded.expires_at else greatest(short_lived.expires_at, excluded.expires_at) end
       returning value`.execute(this.#db)
-    return Number(rows[0]?.value)
+    const value = rows[0]!.value
+    return reservation(Number(value.count), value.lockedUntil, rule)
+  }
+
+  async releaseAttempt(key: string, rule: AttemptRule, now: Date): Promise<void> {
+    const count = sql`(value->>'count')::int`
+    await sql`update short_lived set value = jsonb_build_object(
+        'count', greatest(${count} - 1, 0),
+        'windowEndsAt', value->'windowEndsAt',
+        'lockedUntil', case when ${count} - 1 >= ${rule.limit}::int then value->'lockedUntil' end)
+      where key = ${key} and expires_at > ${now} and ${count} > 0`.execute(this.#db)
   }
 
   /** Removes expired rows; run now and then, so the table does not grow without end. */
@@ -102,13 +159,60 @@ export class RedisShortLivedStore implements ShortLivedStore {
     await this.#redis.del(this.#prefix + key)
   }
 
-  async increment(key: string, ttlSeconds: number): Promise<number> {
-    const fullKey = this.#prefix + key
-    const [[, count]] = await this.#redis.multi().incr(fullKey).expire(fullKey, Math.max(1, Math.ceil(ttlSeconds)), 'NX').exec() as [[null, number]]
-    return count
+  async reserveAttempt(key: string, rule: AttemptRule, now: Date): Promise<AttemptReservation> {
+    const fresh = freshAttempts(rule, now.getTime())
+    const [count, lockedUntil] = await this.#redis.reserveAttempt(
+      this.#prefix + key, now.getTime(), rule.limit, rule.windowSeconds * 1000, rule.lockSeconds === undefined ? -1 : rule.lockSeconds * 1000,
+      Math.max(fresh.windowEndsAt, fresh.lockEnd) - now.getTime())
+    return reservation(count, lockedUntil > 0 ? lockedUntil : null, rule)
+  }
+
+  async releaseAttempt(key: string, rule: AttemptRule, now: Date): Promise<void> {
+    await this.#redis.releaseAttempt(this.#prefix + key, now.getTime(), rule.limit)
+  }
+}
+
+/**
+ * The same rule as PostgresShortLivedStore.reserveAttempt, as one Lua script (Redis runs
+ * each script alone). Times come from the caller's clock, so tests can move time; the
+ * key's own expiry only tidies up.
+ */
+const reserveAttemptScript = `
+local now, limit, window, lock, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local state = redis.call('HMGET', KEYS[1], 'count', 'windowEndsAt', 'lockedUntil')
+local count, windowEndsAt, lockedUntil = tonumber(state[1]), tonumber(state[2]), tonumber(state[3])
+if count == nil or windowEndsAt == nil or windowEndsAt <= now or (lockedUntil ~= nil and lockedUntil <= now) then
+  count, windowEndsAt, lockedUntil = 0, now + window, nil
+end
+count = count + 1
+if lockedUntil == nil and count >= limit then
+  if lock >= 0 then lockedUntil = now + lock else lockedUntil = windowEndsAt end
+end
+redis.call('HSET', KEYS[1], 'count', count, 'windowEndsAt', string.format('%d', windowEndsAt))
+if lockedUntil == nil then redis.call('HDEL', KEYS[1], 'lockedUntil')
+else redis.call('HSET', KEYS[1], 'lockedUntil', string.format('%d', lockedUntil)) end
+if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
+return { count, lockedUntil or -1 }`
+
+const releaseAttemptScript = `
+local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'count', 'windowEndsAt')
+local count, windowEndsAt = tonumber(state[1]), tonumber(state[2])
+if count == nil or count <= 0 or windowEndsAt <= now then return 0 end
+redis.call('HSET', KEYS[1], 'count', count - 1)
+if count - 1 < limit then redis.call('HDEL', KEYS[1], 'lockedUntil') end
+return 1`
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    reserveAttempt(key: string, now: number, limit: number, windowMs: number, lockMs: number, keepMs: number): Result<[number, number], Context>
+    releaseAttempt(key: string, now: number, limit: number): Result<number, Context>
   }
 }
 
 export function connectRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true })
+  const redis = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true })
+  redis.defineCommand('reserveAttempt', { numberOfKeys: 1, lua: reserveAttemptScript })
+  redis.defineCommand('releaseAttempt', { numberOfKeys: 1, lua: releaseAttemptScript })
+  return redis
 }

@@ -129,7 +129,7 @@ export function forgottenPasswordRoutes(context: SigninContext): Router {
       await recordAudit(trx, { event: 'password-reset', outcome: 'success', accountId: account.id, email: account.email, ip: req.ip, clientId: req.signin.client.clientId }, now)
     })
     // Proving control of the address and choosing a new password clears any lockout.
-    await context.throttle.recordSuccess(account.email)
+    await context.throttle.clear(account.email)
     reset.done = true
     saveJourney(req)
     res.redirect(303, path(req, '/done'))

@@ -33,7 +33,8 @@ export function signInRoutes(context: SigninContext): Router {
     const now = context.clock.now()
     const ip = req.ip ?? 'unknown'
     const audit = { email, ip, clientId: req.signin.client.clientId }
-    const throttle = await context.throttle.check(email, ip, now)
+    // Reserved before the password is checked, so parallel guesses cannot overtake the count.
+    const throttle = await context.throttle.reserve(email, ip, now)
     if (!throttle.allowed) {
       await recordAudit(context.db, { ...audit, event: 'sign-in-locked', outcome: 'failure', details: { reason: throttle.reason } }, now)
       const message = throttle.reason === 'ip' ? messages.tooManyFromHere : messages.lockedOut(throttle.retryAfterMinutes)
@@ -41,19 +42,23 @@ export function signInRoutes(context: SigninContext): Router {
     }
 
     const account = await findAccountByEmail(context.db, email)
-    // An unknown address spends one hash too, so timing says nothing about who has an account.
-    const correct = account ? await verifyPassword(account.password_hash, password) : (await spendOneHash(password), false)
+    let correct: boolean
+    try {
+      // An unknown address spends one hash too, so timing says nothing about who has an account.
+      correct = account ? await verifyPassword(account.password_hash, password) : (await spendOneHash(password), false)
+    } catch (error) {
+      // Not checked (too busy to hash): this attempt must not count against anyone.
+      await context.throttle.release(email, ip, now)
+      throw error
+    }
     if (!account || !correct) {
-      const lockedNow = await context.throttle.recordFailure(email, ip, now)
+      const lockedNow = throttle.locksIfWrong
       await recordAudit(context.db, { ...audit, accountId: account?.id, event: 'sign-in', outcome: 'failure', details: { lockedNow } }, now)
-      if (lockedNow) {
-        const minutes = (await context.throttle.check(email, ip, now) as { retryAfterMinutes?: number }).retryAfterMinutes ?? 15
-        return renderFormErrors(res, view, { email: messages.lockedOut(minutes) }, { values }, 429)
-      }
+      if (lockedNow) return renderFormErrors(res, view, { email: messages.lockedOut(throttle.retryAfterMinutesIfWrong) }, { values }, 429)
       return renderFormErrors(res, view, { email: messages.wrongDetails }, { values })
     }
 
-    await context.throttle.recordSuccess(email)
+    await context.throttle.succeeded(email, ip, now)
     // Hashes carry their parameters: raise them in code and old hashes are upgraded here.
     const upgraded = needsRehash(account.password_hash) ? await hashPassword(password) : undefined
     await context.db.transaction().execute(async (trx) => {

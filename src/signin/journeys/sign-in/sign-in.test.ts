@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import type { Kysely } from 'kysely'
 import type * as oidc from 'openid-client'
 import { FakeClock } from '../../../platform/clock.ts'
-import { PostgresShortLivedStore, type ShortLivedTable } from '../../../platform/short-lived-store.ts'
 import { HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
 import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
 import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
@@ -196,7 +194,7 @@ test('an unknown address takes about as long as a wrong password for a real acco
   const known: number[] = []
   const unknown: number[] = []
   for (let i = 0; i < 5; i++) {
-    await signin.context.throttle.recordSuccess(email) // stay under the lockout; the count is not what is measured
+    await signin.context.throttle.clear(email) // stay under the lockout; the count is not what is measured
     known.push(await timed(email))
     unknown.push(await timed(`timing.unknown.${i}@example.com`))
   }
@@ -206,15 +204,25 @@ test('an unknown address takes about as long as a wrong password for a real acco
 })
 
 test('the per-IP limit: 100 failed sign-ins an hour from one address, then refused for an hour', async () => {
-  const throttle = new SignInThrottle(new PostgresShortLivedStore(signin.context.db as unknown as Kysely<ShortLivedTable>, clock))
+  const throttle = new SignInThrottle(signin.context.store)
   const now = clock.now()
-  for (let i = 0; i < throttleRules.failuresPerIpPerHour - 1; i++) await throttle.recordFailure(`spray-${i}@example.com`, '203.0.113.9', now)
-  assert.deepEqual(await throttle.check('fresh@example.com', '203.0.113.9', now), { allowed: true })
-  await throttle.recordFailure('spray-last@example.com', '203.0.113.9', now)
-  assert.deepEqual(await throttle.check('fresh@example.com', '203.0.113.9', now), { allowed: false, reason: 'ip', retryAfterMinutes: 60 })
-  assert.deepEqual(await throttle.check('fresh@example.com', '198.51.100.7', now), { allowed: true }, 'other addresses are not affected')
+  for (let i = 0; i < throttleRules.failuresPerIpPerHour; i++) {
+    assert.equal((await throttle.reserve(`spray-${i}@example.com`, '203.0.113.9', now)).allowed, true, `attempt ${i + 1}`)
+  }
+  assert.deepEqual(await throttle.reserve('fresh@example.com', '203.0.113.9', now), { allowed: false, reason: 'ip', retryAfterMinutes: 60 })
+  assert.equal((await throttle.reserve('fresh@example.com', '198.51.100.7', now)).allowed, true, 'other addresses are not affected')
   clock.advanceSeconds(3600)
-  assert.deepEqual(await throttle.check('fresh@example.com', '203.0.113.9', clock.now()), { allowed: true }, 'the count lasts an hour')
+  assert.equal((await throttle.reserve('fresh@example.com', '203.0.113.9', clock.now())).allowed, true, 'the count lasts an hour')
+})
+
+test('a success gives its IP reservation back: only failures count against the network', async () => {
+  const throttle = new SignInThrottle(signin.context.store)
+  const now = clock.now()
+  const ip = '203.0.113.77'
+  for (let i = 0; i < throttleRules.failuresPerIpPerHour * 2; i++) {
+    assert.equal((await throttle.reserve(`busy.office.${i}@example.com`, ip, now)).allowed, true, `sign-in ${i + 1}`)
+    await throttle.succeeded(`busy.office.${i}@example.com`, ip, now)
+  }
 })
 
 // Last: it uses up this file's IP allowance over HTTP.
@@ -224,7 +232,7 @@ test('over HTTP, the per-IP limit is explained plainly', async () => {
   // The address the server sees this test client at, from the audit trail of one failure.
   assert.equal((await signInAt(http, page, 'ip.probe@example.com', 'any-password-at-all')).status, 400)
   const ip = (await signin.context.db.selectFrom('audit_events').select('ip').where('email', '=', 'ip.probe@example.com').executeTakeFirstOrThrow()).ip!
-  for (let i = 1; i < throttleRules.failuresPerIpPerHour; i++) await signin.context.throttle.recordFailure(`http-spray-${i}@example.com`, ip, clock.now())
+  for (let i = 1; i < throttleRules.failuresPerIpPerHour; i++) await signin.context.throttle.reserve(`http-spray-${i}@example.com`, ip, clock.now())
   const response = await signInAt(http, page, 'innocent.person@example.com', 'any-password-at-all')
   assert.equal(response.status, 429)
   assert.deepEqual(errorSummary(response.text).map((e) => e.text), [messages.tooManyFromHere])
