@@ -2,6 +2,7 @@ import path from 'node:path'
 import { integer, readCommonConfig, requiredInProduction, type CommonConfig } from '../platform/config.ts'
 import type { DatabaseLocation } from '../platform/database.ts'
 import type { MailConfig } from '../platform/mail/delivery.ts'
+import { defaultHashing } from './accounts/passwords.ts'
 
 export interface SigninConfig extends CommonConfig {
   port: number
@@ -17,6 +18,8 @@ export interface SigninConfig extends CommonConfig {
   trustProxy: boolean
   /** Key prefix in Redis, so several deployments (or test runs) can share one server. */
   redisPrefix: string
+  /** Per process: password hashes run at once, and waiting before new ones are refused. */
+  passwordHashing: { concurrency: number, maxWaiting: number }
 }
 
 export function readSigninConfig(env: NodeJS.ProcessEnv = process.env): SigninConfig {
@@ -38,6 +41,10 @@ export function readSigninConfig(env: NodeJS.ProcessEnv = process.env): SigninCo
     cookieKeys: env.SIGNIN_COOKIE_KEYS,
     codeKey: env.SIGNIN_CODE_KEY,
     trustProxy: env.TRUST_PROXY === 'true',
-    redisPrefix: env.SIGNIN_REDIS_PREFIX ?? 'signin:'
+    redisPrefix: env.SIGNIN_REDIS_PREFIX ?? 'signin:',
+    passwordHashing: {
+      concurrency: integer(env.PASSWORD_HASH_CONCURRENCY, defaultHashing.concurrency, 'PASSWORD_HASH_CONCURRENCY'),
+      maxWaiting: integer(env.PASSWORD_HASH_QUEUE, defaultHashing.maxWaiting, 'PASSWORD_HASH_QUEUE')
+    }
   }
 }

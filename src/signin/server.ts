@@ -5,7 +5,7 @@ import { migrate, openDatabase } from '../platform/database.ts'
 import { createLogger } from '../platform/logger.ts'
 import { closeServer, listen, startBackgroundWork, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
 import { commonPasswordCount } from './accounts/common-passwords.ts'
-import { spendOneHash } from './accounts/passwords.ts'
+import { limitPasswordHashing, spendOneHash } from './accounts/passwords.ts'
 import { SignInThrottle } from './accounts/sign-in-throttle.ts'
 import { buildSigninApp, createSigninViews } from './app.ts'
 import type { SigninConfig } from './config.ts'
@@ -33,6 +33,7 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   // Pay one-off costs at start-up, not in a person's request: the password list loads,
   // and the dummy hash that unknown-email sign-ins verify against is made.
   commonPasswordCount()
+  limitPasswordHashing(config.passwordHashing)
   await spendOneHash('')
   const log = createLogger('signin')
   const db = options.db ?? await openDatabase<SigninDatabase>(config.database)

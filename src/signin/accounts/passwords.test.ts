@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { performance } from 'node:perf_hooks'
 import { hash, type Algorithm } from '@node-rs/argon2'
-import { argon2Parameters, hashPassword, needsRehash, spendOneHash, verifyPassword } from './passwords.ts'
+import { argon2Parameters, defaultHashing, hashPassword, HashingBusyError, limitPasswordHashing, needsRehash, passwordHashingLoad, spendOneHash, verifyPassword } from './passwords.ts'
 
 const argon2i: Algorithm = 1
 const argon2id: Algorithm = 2
@@ -98,4 +98,36 @@ test('spendOneHash does the work of one verification', async () => {
   assert.equal(await spendOneHash('anything'), undefined)
   // Loose bound: timing is noisy, but a shortcut (no hashing) would be ~100 times faster.
   assert.ok(spending > verifying / 4, `spendOneHash ${spending.toFixed(1)} ms vs verify ${verifying.toFixed(1)} ms`)
+})
+
+test('at most `concurrency` hashes run at once; the rest wait their turn and all finish', async (t) => {
+  limitPasswordHashing({ concurrency: 1, maxWaiting: 100 })
+  t.after(() => limitPasswordHashing(defaultHashing))
+  const phc = await hashPassword('purple tiger umbrella seven')
+  let done = false
+  let most = 0
+  const all = Promise.all(Array.from({ length: 20 }, (_, i) => verifyPassword(phc, i === 7 ? 'purple tiger umbrella seven' : `wrong guess ${i}`)))
+    .finally(() => { done = true })
+  while (!done) {
+    most = Math.max(most, passwordHashingLoad().running)
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+  const results = await all
+  assert.equal(most, 1)
+  assert.deepEqual(results.map((r, i) => [i, r]).filter(([, r]) => r), [[7, true]])
+  assert.deepEqual(passwordHashingLoad(), { running: 0, waiting: 0 })
+})
+
+test('past the waiting limit, a hash is refused at once (503) instead of queueing without end', async (t) => {
+  limitPasswordHashing({ concurrency: 1, maxWaiting: 3 })
+  t.after(() => limitPasswordHashing(defaultHashing))
+  const phc = await hashPassword('purple tiger umbrella seven')
+  const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => verifyPassword(phc, 'a wrong guess')))
+  assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 4, 'one running and three waiting')
+  const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as unknown)
+  assert.equal(refused.length, 6)
+  for (const error of refused) {
+    assert.ok(error instanceof HashingBusyError)
+    assert.equal(error.status, 503)
+  }
 })
