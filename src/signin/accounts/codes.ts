@@ -1,9 +1,7 @@
-import type { Kysely, Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { CodePurpose, SigninDatabase } from '../database/schema.ts'
 import { normaliseEmail } from './accounts.ts'
 import { codesMatch, generateCode, hashCode } from './verification-codes.ts'
-
-type Db = Kysely<SigninDatabase> | Transaction<SigninDatabase>
 
 /**
  * Emailed one-time codes (security.md, "verification codes"): stored as keyed hashes,
@@ -18,21 +16,27 @@ export const codeRules = {
 
 export type IssueResult = { code: string, expiresAt: Date } | { limited: true, retryAfterMinutes: number }
 
-export async function issueCode(db: Db, purpose: CodePurpose, email: string, key: Buffer, now: Date): Promise<IssueResult> {
+/**
+ * Counts the address's recent codes and issues the next one as one step: the caller's
+ * transaction first takes a lock on the address (held until it commits), so requests
+ * arriving together are counted one after another, on any number of nodes.
+ */
+export async function issueCode(trx: Transaction<SigninDatabase>, purpose: CodePurpose, email: string, key: Buffer, now: Date): Promise<IssueResult> {
   const address = normaliseEmail(email)
+  await sql`select pg_advisory_xact_lock(hashtextextended(${'verification-codes:' + address}, 0))`.execute(trx)
   const hourAgo = new Date(now.getTime() - 3600_000)
-  const recent = await db.selectFrom('verification_codes').select('created_at')
+  const recent = await trx.selectFrom('verification_codes').select('created_at')
     .where('email_normalised', '=', address).where('created_at', '>', hourAgo)
     .orderBy('created_at', 'asc').execute()
   if (recent.length >= codeRules.maxCodesPerHour) {
     const oldest = recent[0]!.created_at.getTime()
     return { limited: true, retryAfterMinutes: Math.max(1, Math.ceil((oldest + 3600_000 - now.getTime()) / 60_000)) }
   }
-  await db.updateTable('verification_codes').set({ closed_at: now })
+  await trx.updateTable('verification_codes').set({ closed_at: now })
     .where('email_normalised', '=', address).where('purpose', '=', purpose).where('closed_at', 'is', null).execute()
   const code = generateCode()
   const expiresAt = new Date(now.getTime() + codeRules.lifetimeMinutes[purpose] * 60_000)
-  await db.insertInto('verification_codes').values({
+  await trx.insertInto('verification_codes').values({
     purpose, email_normalised: address, code_hash: hashCode(code, key), created_at: now, expires_at: expiresAt, closed_at: null
   }).execute()
   return { code, expiresAt }
