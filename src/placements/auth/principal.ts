@@ -2,24 +2,11 @@ import type { NextFunction, Request, Response } from 'express'
 import type { PlacementsContext } from '../context.ts'
 import { canUseSupportConsole, canViewOrganisation, hasAnyAccess, type Principal } from '../domain/policies.ts'
 import { findUserById, isSupportUser, organisationsOf } from '../domain/users.ts'
+import { safeReturnPath } from './return-path.ts'
 
 declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal
-  }
-}
-
-/** Same-site paths only (no scheme, no host, no "//"), so a return path can never leave us. */
-export function safeReturnPath(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length > 500 || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(value)) return undefined
-  try {
-    const url = new URL(value, 'http://placements.invalid')
-    if (url.origin !== 'http://placements.invalid') return undefined
-    return url.pathname + url.search
-  } catch {
-    return undefined
   }
 }
 
