@@ -18,6 +18,11 @@ export interface IdentityProviderConfig {
   displayName: string
   /** Allow http issuers (development and tests only). */
   allowInsecure: boolean
+  /**
+   * The one algorithm ID tokens must be signed with (default RS256, what DfE Sign-in
+   * uses): `none`, HS256 and anything else are refused, whatever the issuer advertises.
+   */
+  idTokenSigningAlg: string
 }
 
 export interface PlacementsConfig extends CommonConfig {
@@ -57,7 +62,8 @@ export function readPlacementsConfig(env: NodeJS.ProcessEnv = process.env): Plac
       clientSecret: env.OIDC_CLIENT_SECRET ?? (production ? undefined : env.PLACEMENTS_CLIENT_SECRET ?? 'development-only-placements-client-secret'),
       privateKeyJwk: env.OIDC_PRIVATE_KEY_JWK,
       displayName: env.OIDC_PROVIDER_NAME ?? 'DfE Sign-in',
-      allowInsecure: !production && env.OIDC_ALLOW_INSECURE !== 'false'
+      allowInsecure: !production && env.OIDC_ALLOW_INSECURE !== 'false',
+      idTokenSigningAlg: signingAlgorithm(env.OIDC_ID_TOKEN_SIGNING_ALG)
     },
     idleTimeoutSeconds,
     absoluteTimeoutSeconds: integer(env.SESSION_ABSOLUTE_TIMEOUT_SECONDS, 12 * 3600, 'SESSION_ABSOLUTE_TIMEOUT_SECONDS'),
@@ -66,4 +72,13 @@ export function readPlacementsConfig(env: NodeJS.ProcessEnv = process.env): Plac
     redisPrefix: env.PLACEMENTS_REDIS_PREFIX ?? 'placements:',
     supportEmailDomain: env.SUPPORT_EMAIL_DOMAIN ?? 'education.gov.uk'
   }
+}
+
+/** Asymmetric algorithms only: a token signed with a shared secret or none proves nothing about who made it. */
+const asymmetricAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']
+
+function signingAlgorithm(value: string | undefined): string {
+  if (!value) return 'RS256'
+  if (!asymmetricAlgorithms.includes(value)) throw new Error(`OIDC_ID_TOKEN_SIGNING_ALG must be one of ${asymmetricAlgorithms.join(', ')}, not "${value}"`)
+  return value
 }

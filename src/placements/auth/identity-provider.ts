@@ -24,16 +24,25 @@ export class IdentityProvider {
     return this.#configuration
   }
 
+  /**
+   * Beyond what openid-client checks by default (issuer, audience, expiry, nonce, PKCE):
+   * the ID token must be signed with the one configured algorithm, and its signature is
+   * verified against the issuer's JWKS (cached; fetched again when a token names a key it
+   * has not seen). openid-client skips that for tokens from the token endpoint, trusting
+   * TLS; checking anyway refuses forged or unsigned tokens from a compromised or
+   * misconfigured issuer, and catches provider nodes that disagree on their keys.
+   */
   async #discover(): Promise<oidc.Configuration> {
     const s = this.#settings
-    const options: oidc.DiscoveryRequestOptions = s.allowInsecure ? { execute: [oidc.allowInsecureRequests] } : {}
+    const execute = [oidc.enableNonRepudiationChecks, ...(s.allowInsecure ? [oidc.allowInsecureRequests] : [])]
+    const metadata: Partial<oidc.ClientMetadata> = { client_id: s.clientId, id_token_signed_response_alg: s.idTokenSigningAlg }
     if (s.privateKeyJwk) {
       const jwk = JSON.parse(s.privateKeyJwk) as JsonWebKey & { kid?: string, alg?: string }
       const key = await crypto.subtle.importKey('jwk', jwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
-      return oidc.discovery(new URL(s.issuerUrl), s.clientId, undefined, oidc.PrivateKeyJwt({ key, kid: jwk.kid }), options)
+      return oidc.discovery(new URL(s.issuerUrl), s.clientId, metadata, oidc.PrivateKeyJwt({ key, kid: jwk.kid }), { execute })
     }
     if (!s.clientSecret) throw new Error('Set OIDC_CLIENT_SECRET or OIDC_PRIVATE_KEY_JWK')
-    return oidc.discovery(new URL(s.issuerUrl), s.clientId, s.clientSecret, oidc.ClientSecretBasic(s.clientSecret), options)
+    return oidc.discovery(new URL(s.issuerUrl), s.clientId, { ...metadata, client_secret: s.clientSecret }, oidc.ClientSecretBasic(s.clientSecret), { execute })
   }
 }
 
@@ -74,16 +83,18 @@ export async function completeAuthorization(provider: IdentityProvider, callback
   let claims: Record<string, unknown> = idTokenClaims
   if (typeof idTokenClaims.email !== 'string' && config.serverMetadata().userinfo_endpoint) {
     const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, idTokenClaims.sub)
-    claims = { ...userinfo, ...idTokenClaims, email: userinfo.email, given_name: userinfo.given_name, family_name: userinfo.family_name }
+    claims = { ...userinfo, ...idTokenClaims, email: userinfo.email, email_verified: userinfo.email_verified, given_name: userinfo.given_name, family_name: userinfo.family_name }
   }
   return { claims, idToken: tokens.id_token! }
 }
 
-export async function endSessionUrl(provider: IdentityProvider, idToken: string | undefined, postLogoutRedirectUri: string): Promise<string | undefined> {
+/** `state` comes back on the post-logout redirect: some providers only redirect back when it is there. */
+export async function endSessionUrl(provider: IdentityProvider, idToken: string | undefined, postLogoutRedirectUri: string, state: string): Promise<string | undefined> {
   const config = await provider.configuration()
   if (!config.serverMetadata().end_session_endpoint) return undefined
   return oidc.buildEndSessionUrl(config, {
     post_logout_redirect_uri: postLogoutRedirectUri,
+    state,
     ...(idToken ? { id_token_hint: idToken } : { client_id: config.clientMetadata().client_id })
   }).href
 }

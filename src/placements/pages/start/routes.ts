@@ -22,7 +22,7 @@ export function startRoutes(context: PlacementsContext): Router {
   router.get('/no-access', (req, res) => {
     if (req.principal && hasAnyAccess(req.principal)) return res.redirect(303, '/')
     const email = req.principal?.user.email ?? req.session.get<string>('noAccessEmail')
-    res.render('pages/start/no-access.njk', { email })
+    res.render('pages/start/no-access.njk', { email, unverified: req.session.get<boolean>('noAccessUnverified') === true })
   })
 
   return router
