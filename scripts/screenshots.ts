@@ -102,7 +102,7 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
     await capturePlacements(page, 'no-access')
     // Sign out of both (Sign-in's confirmation submits itself with JavaScript).
     await button(page, 'Sign out and sign in with a different account').click()
-    await page.waitForURL(`${placements.url}/signed-out`)
+    await page.waitForURL((url) => url.pathname === '/signed-out')
     await expectHeading(page, 'You have signed out')
     await capturePlacements(page, 'signed-out')
     await page.context().close()

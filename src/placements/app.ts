@@ -3,7 +3,7 @@ import { devMailbox } from '../platform/dev-mailbox.ts'
 import { csrfProtection, errorPages, formBodies, noStore, notFound, securityHeaders } from '../platform/security.ts'
 import { sessions } from '../platform/sessions.ts'
 import { useViews } from '../platform/views.ts'
-import { authRoutes, keepAliveWhenSignedOut } from './auth/routes.ts'
+import { authRoutes, formsAfterSessionEnded } from './auth/routes.ts'
 import { loadPrincipal } from './auth/principal.ts'
 import { serviceName, type PlacementsContext } from './context.ts'
 import { recordAudit } from './domain/audit.ts'
@@ -36,7 +36,7 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
       await recordAudit(context.db, { event: 'session-timed-out', actorUserId: userId, subjectUserId: userId }, context.clock.now())
     }
   }))
-  app.use(noStore, formBodies(), keepAliveWhenSignedOut, csrfProtection, loadPrincipal(context), navigation)
+  app.use(noStore, formBodies(), formsAfterSessionEnded(context), csrfProtection, loadPrincipal(context), navigation)
   app.use(authRoutes(context))
   app.use(startRoutes(context))
   app.use(organisationRoutes(context))
@@ -63,7 +63,8 @@ function navigation(req: Request, res: Response, next: NextFunction) {
   if (principal.organisations.length > 1 || (principal.isSupport && principal.organisations.length > 0)) {
     items.push({ text: 'Change organisation', href: '/organisations', active: req.path === '/organisations' })
   }
-  items.push({ text: 'Sign out', href: '/sign-out' })
   res.locals.navigation = items
+  // A button, not a link: signing out is a POST with the CSRF token (layout.njk).
+  res.locals.signOutButton = true
   next()
 }

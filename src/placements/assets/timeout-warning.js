@@ -8,7 +8,7 @@
 //
 // Not covered: activity in other tabs of the same session. Another tab's requests keep the
 // session alive on the server, but this page does not know about them and will warn (and,
-// at zero, go to /timed-out, which ends the session) on its own schedule.
+// at zero, post to /timed-out, which ends the session) on its own schedule.
 const dialog = document.getElementById('timeout-warning')
 
 if (dialog && typeof dialog.showModal === 'function') startTimeoutWarning(dialog)
@@ -22,6 +22,7 @@ function startTimeoutWarning(dialog) {
   const countdown = dialog.querySelector('#timeout-countdown')
   const announcement = dialog.querySelector('#timeout-announcement')
   const form = dialog.querySelector('form')
+  const expiredForm = dialog.querySelector('#timeout-expired')
   const csrf = form.querySelector('input[name="_csrf"]').value
 
   // When the page was requested: a moment before the server saw the request. Should the
@@ -82,7 +83,8 @@ function startTimeoutWarning(dialog) {
   function timedOut() {
     finished = true
     window.clearInterval(timer)
-    window.location.assign('/timed-out')
+    // A POST with the CSRF token: ending a session is never something a link can do.
+    expiredForm.submit()
   }
 
   async function staySignedIn() {
@@ -122,6 +124,8 @@ function startTimeoutWarning(dialog) {
   }
 
   form.addEventListener('submit', (event) => {
+    // "Sign out" posts the same form to /sign-out: let it go.
+    if (event.submitter && event.submitter.id === 'timeout-sign-out') return
     event.preventDefault()
     staySignedIn()
   })
@@ -136,6 +140,7 @@ function startTimeoutWarning(dialog) {
   dialog.addEventListener('keydown', (event) => {
     if (event.key !== 'Tab') return
     const controls = [...dialog.querySelectorAll('a[href], button:not([disabled]), input:not([type="hidden"])')]
+      .filter((control) => !control.closest('[hidden]'))
     if (controls.length === 0) return
     const first = controls[0]
     const last = controls[controls.length - 1]

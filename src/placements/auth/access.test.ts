@@ -51,10 +51,13 @@ test('once bound, the sub matches even after the person changes their email at t
 })
 
 test('an email already bound to another sub does not match a new account with that address', async () => {
-  await db().insertInto('users').values({
+  const bound = await db().insertInto('users').values({
     email: 'bound@example.com', email_normalised: 'bound@example.com', given_name: 'B', family_name: 'Bound',
     sign_in_sub: 'some-other-identity', last_signed_in_at: null, created_at: new Date()
-  }).execute()
+  }).returning('id').executeTakeFirstOrThrow()
+  // A member of an organisation: were the email matched, this person would be let in.
+  const oakwood = await db().selectFrom('organisations').select('id').where('name', '=', 'Oakwood Primary School').executeTakeFirstOrThrow()
+  await db().insertInto('memberships').values({ user_id: bound.id, organisation_id: oakwood.id, created_at: new Date() }).execute()
   await addSigninAccount('bound@example.com')
   const page = await signInToPlacements(new HttpSession(), url, 'bound@example.com')
   assert.match(page.url, /\/no-access$/)
@@ -99,7 +102,7 @@ test('a deep link is remembered through sign-in; only same-site paths are', asyn
   const landed = await signInToPlacements(http, url, 'mary.lawson@example.com', { path: first.headers.get('location')! })
   assert.equal(new URL(landed.url).pathname, `/organisations/${chooser}`)
 
-  for (const evil of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/%0d%0aLocation:evil', 'javascript:alert(1)']) {
+  for (const evil of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/%0d%0aLocation:evil', 'javascript:alert(1)', '/.//evil.example/x', '/..//x', '/a/..//x', '/%2e//x']) {
     const session = new HttpSession()
     const page = await signInToPlacements(session, url, 'anne.wilson@example.com', { path: `/sign-in?return_to=${encodeURIComponent(evil)}` })
     assert.equal(new URL(page.url).origin, url, evil)
@@ -200,21 +203,76 @@ test('every form needs the CSRF token', async () => {
   assert.equal(ok.status, 303)
 })
 
-test('signing out ends the local session and sends the person to end the provider session', async () => {
+test('signing out (a POST with the CSRF token) ends the local session, then the provider session, and checks the state it gets back', async () => {
   const http = new HttpSession()
   const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
-  const signOut = await http.get(`${url}/sign-out`)
+  assert.match(page.text, /<form method="post" action="\/sign-out"/, 'the header has a sign-out form')
+  const signOut = await http.post(`${url}/sign-out`, { _csrf: csrfFrom(page.text) })
+  assert.equal(signOut.status, 303)
   const location = new URL(signOut.headers.get('location')!)
   assert.equal(location.origin + location.pathname, `${services.signin.url}/session/end`)
   assert.ok(location.searchParams.get('id_token_hint'))
   assert.equal(location.searchParams.get('post_logout_redirect_uri'), `${url}/signed-out`)
+  const state = location.searchParams.get('state')
+  assert.ok(state && state.length >= 20, 'a state goes with the logout request')
   assert.match((await http.get(page.url)).headers.get('location')!, /^\/sign-in/, 'the Placements session is gone')
+  const audit = await db().selectFrom('audit_events').select('event').where('event', '=', 'sign-out').execute()
+  assert.ok(audit.length > 0, 'signing out is audited')
+
   const confirm = await http.get(location)
   const xsrf = confirm.text.match(/name="xsrf" value="([^"]+)"/)![1]!
   const done = await http.post(`${services.signin.url}/session/end/confirm`, { xsrf, logout: 'yes' })
-  assert.equal(done.headers.get('location'), `${url}/signed-out`)
-  const signedOut = await http.get(`${url}/signed-out`)
+  const back = new URL(done.headers.get('location')!)
+  assert.equal(back.origin + back.pathname, `${url}/signed-out`)
+  assert.equal(back.searchParams.get('state'), state, 'the provider returns the state')
+  const signedOut = await http.get(back)
   assert.match(signedOut.text, /You have signed out/)
+  assert.match(signedOut.text, /signed out of Manage school placements and DfE Sign-in/)
   const next = await http.follow(await http.get(`${url}/sign-in`))
   assert.match(next.text, /name="password"/, 'the next sign-in asks for the password')
+})
+
+test('a return to /signed-out without our state does not claim the provider session ended', async () => {
+  const http = new HttpSession()
+  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  await http.post(`${url}/sign-out`, { _csrf: csrfFrom(page.text) })
+  const forged = await http.get(`${url}/signed-out?state=not-the-state-we-sent`)
+  assert.match(forged.text, /You have signed out/)
+  assert.doesNotMatch(forged.text, /and DfE Sign-in/)
+  const noState = await new HttpSession().get(`${url}/signed-out`)
+  assert.doesNotMatch(noState.text, /and DfE Sign-in/)
+})
+
+test('no other site can sign a person out: GET /sign-out and GET /timed-out only show pages, and the POSTs need the token', async () => {
+  const http = new HttpSession()
+  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const confirm = await http.get(`${url}/sign-out`)
+  assert.equal(confirm.status, 200)
+  assert.match(confirm.text, /Sign out of Manage school placements/)
+  assert.equal((await http.get(page.url)).status, 200, 'still signed in after GET /sign-out')
+  const timedOut = await http.get(`${url}/timed-out`)
+  assert.equal(timedOut.status, 303, 'a signed-in person is not shown as timed out')
+  assert.equal((await http.get(page.url)).status, 200, 'still signed in after GET /timed-out')
+  for (const path of ['/sign-out', '/timed-out']) {
+    assert.equal((await http.post(`${url}${path}`, {})).status, 403, `POST ${path} without a token`)
+    assert.equal((await http.post(`${url}${path}`, { _csrf: 'forged' })).status, 403, `POST ${path} with a forged token`)
+    assert.equal((await http.get(page.url)).status, 200, `still signed in after a forged POST ${path}`)
+  }
+})
+
+test('the timeout warning reaching zero ends the session (POST /timed-out with the token), and is audited', async () => {
+  const http = new HttpSession()
+  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const count = async () => (await db().selectFrom('audit_events').select('id').where('event', '=', 'session-timed-out').execute()).length
+  const before = await count()
+  const ended = await http.post(`${url}/timed-out`, { _csrf: csrfFrom(page.text) })
+  assert.equal(ended.status, 303)
+  assert.equal(ended.headers.get('location'), '/timed-out')
+  assert.equal(await count(), before + 1)
+  const notice = await http.get(`${url}/timed-out`)
+  assert.match(notice.text, /You have been signed out/)
+  assert.match((await http.get(page.url)).headers.get('location')!, /^\/sign-in/, 'signed out')
+  // The same form sent again from another tab, now without a session: no 403, just the page.
+  const again = await http.post(`${url}/timed-out`, { _csrf: csrfFrom(page.text) })
+  assert.equal(again.headers.get('location'), '/timed-out')
 })

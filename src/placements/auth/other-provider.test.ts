@@ -3,7 +3,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import Provider from 'oidc-provider'
-import { HttpSession, formAction } from '../../../test/support/http-client.ts'
+import { HttpSession, csrfFrom, formAction } from '../../../test/support/http-client.ts'
 import { freshDatabase, type TestDatabase } from '../../../test/support/databases.ts'
 import { readPlacementsConfig } from '../config.ts'
 import type { PlacementsDatabase } from '../database/schema.ts'
@@ -85,7 +85,7 @@ test('a person nobody invited sees the no-access page, and signing out ends the 
   const page = await signInAt(session, 'dfe-sub-stranger')
   assert.match(page.url, /\/no-access$/)
   assert.match(page.text, /stranger@example\.com/)
-  const signOut = await session.get(`${placements.url}/sign-out`)
+  const signOut = await session.post(`${placements.url}/sign-out`, { _csrf: csrfFrom(page.text) })
   const location = new URL(signOut.headers.get('location')!)
   assert.equal(location.origin + location.pathname, `${issuer}/session/end`)
   assert.ok(location.searchParams.get('id_token_hint'))

@@ -1,12 +1,15 @@
 import { Router, type Request, type Response } from 'express'
+import { randomState } from 'openid-client'
 import { sessionCookieName } from '../../platform/sessions.ts'
 import type { PlacementsContext } from '../context.ts'
 import { recordAudit } from '../domain/audit.ts'
 import { hasAnyAccess } from '../domain/policies.ts'
 import { recordSignIn } from '../domain/sign-in.ts'
 import { isSupportUser, organisationsOf } from '../domain/users.ts'
+import { sameSecret } from '../../platform/security.ts'
 import { authorizationRequest, completeAuthorization, endSessionUrl, type PendingAuthorization } from './identity-provider.ts'
-import { durationText, safeReturnPath } from './principal.ts'
+import { durationText } from './principal.ts'
+import { safeReturnPath } from './return-path.ts'
 
 /** How long a sign-in may take at the provider (account creation included). */
 const pendingSeconds = 3 * 3600
@@ -60,9 +63,13 @@ export function authRoutes(context: PlacementsContext): Router {
       return res.status(400).render('auth/sign-in-problem.njk')
     }
     const { claims, idToken } = result
+    const email = typeof claims.email === 'string' ? claims.email : undefined
+    // An invitation is matched by email only when the provider says it has confirmed the
+    // address; otherwise anyone could claim an invited address at a lax provider.
+    const emailVerified = claims.email_verified === true
     const identity = {
       sub: String(claims.sub),
-      email: typeof claims.email === 'string' ? claims.email : undefined,
+      email: emailVerified ? email : undefined,
       givenName: typeof claims.given_name === 'string' ? claims.given_name : undefined,
       familyName: typeof claims.family_name === 'string' ? claims.family_name : undefined
     }
@@ -72,7 +79,7 @@ export function authRoutes(context: PlacementsContext): Router {
     const isSupport = user ? await isSupportUser(context.db, user.id) : false
 
     if (!user || !hasAnyAccess({ user, organisations, isSupport })) {
-      req.session.regenerate({ noAccessEmail: identity.email ?? '', idToken })
+      req.session.regenerate({ noAccessEmail: email ?? '', noAccessUnverified: email !== undefined && !emailVerified, idToken })
       return res.redirect(303, '/no-access')
     }
     // New session id at sign-in: nothing from before it survives (no fixation).
@@ -86,39 +93,41 @@ export function authRoutes(context: PlacementsContext): Router {
     res.redirect(303, '/organisations')
   })
 
-  /** Ends both sessions: ours now, the provider's by RP-initiated logout. */
-  router.get('/sign-out', async (req, res) => {
-    const idToken = req.session.get<string>('idToken')
-    const userId = req.session.get<string>('userId')
-    if (userId) await recordAudit(context.db, { event: 'sign-out', actorUserId: userId, subjectUserId: userId }, context.clock.now())
-    req.session.destroy()
-    let target: string | undefined
-    try {
-      target = await endSessionUrl(context.identityProvider, idToken, `${context.config.publicUrl}/signed-out`)
-    } catch (error) {
-      context.log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'provider sign-out unavailable')
-    }
-    res.redirect(303, target ?? '/signed-out')
+  router.get('/sign-out', (req, res) => {
+    if (!hasSomethingToEnd(req)) return res.redirect(303, '/')
+    res.render('auth/sign-out.njk')
   })
 
-  router.get('/signed-out', (_req, res) => res.render('auth/signed-out.njk'))
+  /** Ends both sessions: ours now, the provider's by RP-initiated logout. A POST, so no other site can do it. */
+  router.post('/sign-out', (req, res) => signOut(context, req, res))
 
-  /** After inactivity: the server has ended (or now ends) the session; say so plainly. */
-  router.get('/timed-out', async (req, res) => {
-    const userId = req.session.get<string>('userId')
-    // A session the server already ended was audited then (sessions' onEnded); this one is
-    // still alive because the warning's countdown arrived first.
-    if (userId) await recordAudit(context.db, { event: 'session-timed-out', actorUserId: userId, subjectUserId: userId }, context.clock.now())
-    // A fresh, signed-out session that only remembers to ask the provider for the password again.
+  router.get('/signed-out', (req, res) => {
+    if (req.principal) return res.redirect(303, '/')
+    // The provider sends back the state we gave it: only then do we know its session ended too.
+    const expected = req.session.get<string>('logoutState')
+    const providerSignedOut = expected !== undefined && typeof req.query.state === 'string' && sameSecret(expected, req.query.state)
+    if (expected !== undefined) req.session.unset('logoutState')
+    res.render('auth/signed-out.njk', { providerSignedOut })
+  })
+
+  /**
+   * "You have been signed out": only shows the page. Ending a session that is still alive
+   * takes the warning's POST (with its CSRF token), so no other site can sign anyone out.
+   */
+  router.get('/timed-out', (req, res) => {
+    if (req.principal) return res.redirect(303, '/')
+    // The next sign-in asks the provider for the password again (its session may be alive).
     req.session.regenerate({ reauthenticate: true })
-    // The page shows the person as signed out even if the session was still alive a moment ago
-    // (the warning's script arrives at zero; another tab kept the session going): no header
-    // links, no timeout warning.
-    delete req.principal
-    res.locals.principal = undefined
-    res.locals.navigation = undefined
-    res.locals.timeout = undefined
     res.render('auth/timed-out.njk', { idleTime: durationText(context.config.idleTimeoutSeconds) })
+  })
+
+  /** The timeout warning reached zero in this tab: the session ends now, even if another tab kept it going. */
+  router.post('/timed-out', async (req, res) => {
+    const userId = req.session.get<string>('userId')
+    // A session the server already ended was audited then (sessions' onEnded).
+    if (userId) await recordAudit(context.db, { event: 'session-timed-out', actorUserId: userId, subjectUserId: userId }, context.clock.now())
+    req.session.regenerate({ reauthenticate: true })
+    res.redirect(303, '/timed-out')
   })
 
   /** "Stay signed in": any request extends the session; this one does nothing else. */
@@ -131,15 +140,46 @@ export function authRoutes(context: PlacementsContext): Router {
   return router
 }
 
+function hasSomethingToEnd(req: Request): boolean {
+  return req.session.get('userId') !== undefined || req.session.get('idToken') !== undefined
+}
+
+async function signOut(context: PlacementsContext, req: Request, res: Response): Promise<void> {
+  const idToken = req.session.get<string>('idToken')
+  const userId = req.session.get<string>('userId')
+  if (userId) await recordAudit(context.db, { event: 'sign-out', actorUserId: userId, subjectUserId: userId }, context.clock.now())
+  // Nothing of the old session survives; the new one only remembers the state we give the provider.
+  const state = randomState()
+  req.session.regenerate({ logoutState: state })
+  let target: string | undefined
+  try {
+    target = await endSessionUrl(context.identityProvider, idToken, `${context.config.publicUrl}/signed-out`, state)
+  } catch (error) {
+    context.log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'provider sign-out unavailable')
+  }
+  res.redirect(303, target ?? '/signed-out')
+}
+
 /**
- * "Stay signed in" after the session has already ended (timed out, or signed out in another
- * tab): a plain 401, before the CSRF check, which a session that no longer exists can
- * never pass. The warning's script then goes to "You have been signed out".
+ * Forms that a page left open can send after its session has ended (timed out, or signed
+ * out in another tab). They are answered before the CSRF check, which a session that no
+ * longer exists can never pass, and none of them can harm a signed-in person:
+ * - "Stay signed in": a plain 401, and the warning's script goes to "You have been signed out";
+ * - the warning reaching zero: "You have been signed out";
+ * - "Sign out": still ends the provider's session (which asks the person to confirm, as it
+ *   gets no ID token to recognise us by).
  */
-export function keepAliveWhenSignedOut(req: Request, res: Response, next: () => void) {
-  if (req.method !== 'POST' || req.path !== '/session/keep-alive' || req.session.get('userId')) return next()
-  if (req.accepts(['json', 'html']) === 'json') return res.status(401).json({ signedIn: false })
-  res.redirect(303, req.session.ended === 'idle' ? '/timed-out' : '/sign-in')
+export function formsAfterSessionEnded(context: PlacementsContext) {
+  return function formsAfterSessionEndedMiddleware(req: Request, res: Response, next: () => void) {
+    if (req.method !== 'POST' || hasSomethingToEnd(req)) return next()
+    if (req.path === '/session/keep-alive') {
+      if (req.accepts(['json', 'html']) === 'json') return res.status(401).json({ signedIn: false })
+      return res.redirect(303, req.session.ended === 'idle' ? '/timed-out' : '/sign-in')
+    }
+    if (req.path === '/timed-out') return res.redirect(303, '/timed-out')
+    if (req.path === '/sign-out') return void signOut(context, req, res).catch(next)
+    next()
+  }
 }
 
 function readCookie(req: Request, name: string): string | undefined {
