@@ -2,7 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { devMailbox } from '../platform/dev-mailbox.ts'
 import { csrfProtection, errorPages, formBodies, noStore, notFound, securityHeaders } from '../platform/security.ts'
 import { sessions } from '../platform/sessions.ts'
-import { useViews } from '../platform/views.ts'
+import { serveAssets, useViews } from '../platform/views.ts'
 import { authRoutes, formsAfterSessionEnded } from './auth/routes.ts'
 import { loadPrincipal } from './auth/principal.ts'
 import { serviceName, type PlacementsContext } from './context.ts'
@@ -22,6 +22,7 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
   app.use(securityHeaders())
   // Static assets first: fetching a stylesheet is not activity and must not extend a session.
   useViews(app, import.meta.dirname, { productName: serviceName, productUrl: '/', identityProviderName: context.identityProvider.displayName })
+  serveAssets(app, import.meta.dirname)
 
   app.use(sessions({
     cookieName: sessionCookieBaseName,

@@ -20,13 +20,20 @@ export function useViews(app: Express, serviceDirectory: string, globals: Record
   })
   for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value)
   app.set('view engine', 'njk')
+  return env
+}
+
+/**
+ * GOV.UK Frontend's assets, then the service's own, then the platform's. Mounted after
+ * the security headers, so every response carries them, assets included.
+ */
+export function serveAssets(app: Express, serviceDirectory: string): void {
   const assetOptions = { maxAge: '1d', index: false, fallthrough: true }
   app.use('/assets', express.static(path.join(govukFrontend, 'govuk/assets'), assetOptions))
   app.use('/assets', express.static(path.join(serviceDirectory, 'assets'), assetOptions))
   app.use('/assets', express.static(path.join(import.meta.dirname, 'assets'), assetOptions))
   app.get('/assets/govuk-frontend.min.css', (_req, res) => res.sendFile(path.join(govukFrontend, 'govuk/govuk-frontend.min.css'), { maxAge: '1d' }))
   app.get('/assets/govuk-frontend.min.js', (_req, res) => res.sendFile(path.join(govukFrontend, 'govuk/govuk-frontend.min.js'), { maxAge: '1d' }))
-  return env
 }
 
 /** Validation errors in the order the fields appear on the page. */

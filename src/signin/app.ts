@@ -1,16 +1,16 @@
 import express, { type Express } from 'express'
 import type nunjucks from 'nunjucks'
 import { devMailbox } from '../platform/dev-mailbox.ts'
-import { csrfProtection, errorPages, formBodies, noStore, notFound, securityHeaders } from '../platform/security.ts'
+import { csrfProtection, errorPages, formBodies, noStore, notFound, requireHttps, securityHeaders } from '../platform/security.ts'
 import { sessions } from '../platform/sessions.ts'
-import { useViews } from '../platform/views.ts'
+import { serveAssets, useViews } from '../platform/views.ts'
 import type { SigninContext } from './context.ts'
 import { createAccountRoutes } from './journeys/create-account/routes.ts'
 import { forgottenPasswordRoutes } from './journeys/forgotten-password/routes.ts'
 import { loadInteraction } from './journeys/journey.ts'
 import { signInRoutes } from './journeys/sign-in/routes.ts'
-import { presentedSecretsAsDigests } from './provider/clients.ts'
-import { lifetimes } from './provider/provider.ts'
+import { clientAuthentication } from './provider/client-authentication.ts'
+import { isProviderPath, lifetimes } from './provider/provider.ts'
 
 export const sessionCookieBaseName = 'signin-session'
 
@@ -24,8 +24,10 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   app.disable('x-powered-by')
   app.set('trust proxy', config.trustProxy ? 1 : false)
   app.use(securityHeaders())
-
   const secure = config.publicUrl.startsWith('https:')
+  if (secure) app.use(requireHttps({ publicUrl: config.publicUrl, warn: (message, details) => context.log.warn(details, message) }))
+  serveAssets(app, import.meta.dirname)
+
   const interaction = express.Router({ mergeParams: true })
   // The request is loaded before the CSRF check: a form sent after the request (and the
   // session holding its token) expired is told so, with the way back to the service.
@@ -47,11 +49,11 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   if (config.environment !== 'production') app.use(devMailbox(context.db))
   app.get('/', noStore, (_req, res) => res.render('home.njk'))
 
-  // Client secrets are stored as digests: the presented one is digested before the provider compares.
-  const clientAuthenticated = ['/token', '/token/revocation', '/token/introspection']
-  app.post(clientAuthenticated, express.urlencoded({ extended: false, limit: '64kb' }), presentedSecretsAsDigests)
-
-  app.use(context.provider.callback())
+  // Only the provider's own paths reach it; everything else gets our pages and headers.
+  const providerOnly = express.Router()
+  providerOnly.use(clientAuthentication(context))
+  providerOnly.use(context.provider.callback())
+  app.use((req, res, next) => isProviderPath(req.path) ? providerOnly(req, res, next) : next())
   app.use(notFound)
   app.use(errorPages({ log: (error, req) => context.log.error({ err: error, path: req.path }, 'request failed') }))
   return app

@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto'
-import type { NextFunction, Request, Response } from 'express'
 import type { Kysely, Selectable } from 'kysely'
 import type { ClientMetadataRow, SigninDatabase } from '../database/schema.ts'
 
@@ -7,7 +6,7 @@ import type { ClientMetadataRow, SigninDatabase } from '../database/schema.ts'
  * Services that sign people in through us. Secrets are stored as SHA-256 digests: they
  * are 256-bit random values, so a slow hash adds nothing, and a leaked table gives
  * nothing usable. oidc-provider compares the presented secret with the stored one, so
- * `presentedSecretsAsDigests` turns the presented secret into its digest first.
+ * the presented secret is turned into its digest first (client-authentication.ts).
  */
 export interface ClientRegistration {
   clientId: string
@@ -77,25 +76,4 @@ export function serviceStartUrl(metadata: ClientMetadataRow): string | undefined
   if (metadata.client_uri) return metadata.client_uri
   const first = metadata.redirect_uris[0]
   return first ? new URL(first).origin + '/' : undefined
-}
-
-/** Runs before oidc-provider on the endpoints that authenticate clients. */
-export function presentedSecretsAsDigests(req: Request, _res: Response, next: NextFunction) {
-  const body = req.body as Record<string, unknown> | undefined
-  if (body && typeof body.client_secret === 'string') body.client_secret = digestSecret(body.client_secret)
-  const header = req.headers.authorization
-  if (header?.toLowerCase().startsWith('basic ')) {
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    if (colon > 0) {
-      try {
-        const id = decoded.slice(0, colon)
-        const secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '))
-        req.headers.authorization = 'Basic ' + Buffer.from(`${id}:${encodeURIComponent(digestSecret(secret))}`).toString('base64')
-      } catch {
-        // Malformed encoding: leave it for oidc-provider to reject as invalid_client.
-      }
-    }
-  }
-  next()
 }

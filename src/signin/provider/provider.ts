@@ -21,6 +21,28 @@ export const lifetimes = {
   sessionSeconds: 12 * 3600
 }
 
+/**
+ * Where the provider's endpoints live (oidc-provider's defaults, spelt out): only these
+ * paths, and discovery, are handed to it. Every other path gets our own GOV.UK pages
+ * (a 404 with our headers), never the engine's plain-text "Not Found".
+ */
+export const providerRoutes = {
+  authorization: '/auth',
+  end_session: '/session/end',
+  jwks: '/jwks',
+  pushed_authorization_request: '/request',
+  revocation: '/token/revocation',
+  token: '/token',
+  userinfo: '/me'
+} as const
+
+const discoveryPaths = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'])
+
+export function isProviderPath(path: string): boolean {
+  if (discoveryPaths.has(path)) return true
+  return Object.values(providerRoutes).some((route) => path === route || path.startsWith(route + '/'))
+}
+
 export interface ProviderOptions {
   issuer: string
   db: Kysely<SigninDatabase>
@@ -64,6 +86,7 @@ export function createProvider(options: ProviderOptions): Provider {
       profile: ['given_name', 'family_name']
     },
     scopes: ['openid', 'email', 'profile'],
+    routes: providerRoutes,
     responseTypes: ['code'],
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
