@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import type * as oidc from 'openid-client'
 import { FakeClock } from './clock.ts'
+import { readSigninConfig } from '../signin/config.ts'
 import { HttpSession, type HttpResponse } from '../../test/support/http-client.ts'
 import { submit } from '../../test/support/oidc-flow.ts'
 import { startSigninWithTestService, startTestSignin, type TestSignin } from '../../test/support/signin.ts'
@@ -193,6 +194,33 @@ test('the session cookie is __Host-signin-session, Secure, HttpOnly, SameSite=La
   } finally {
     await secure.close()
   }
+})
+
+test('behind an https proxy, a request without X-Forwarded-Proto: https is redirected (GET) or refused (POST), never a 500', async () => {
+  const port = await freePort()
+  const secure = await startTestSignin({ env: { SIGNIN_URL: 'https://signin.example', TRUST_PROXY: 'true', SIGNIN_PORT: String(port) } })
+  try {
+    await secure.registerTestClient({ baseUrl: serviceUrl })
+    const local = `http://localhost:${port}`
+    const authorize = `/auth?client_id=test-service&response_type=code&redirect_uri=${encodeURIComponent(redirectUri)}&scope=openid&state=state-0123456789&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256`
+    for (const headers of [{}, { 'x-forwarded-proto': 'http' }] as Array<Record<string, string>>) {
+      const get = await fetch(local + authorize, { redirect: 'manual', headers })
+      assert.equal(get.status, 308, JSON.stringify(headers))
+      assert.equal(get.headers.get('location'), 'https://signin.example' + authorize)
+      const post = await fetch(`${local}/token`, { method: 'POST', headers, body: new URLSearchParams({ grant_type: 'authorization_code' }) })
+      assert.equal(post.status, 400)
+      assert.match(post.headers.get('content-type') ?? '', /text\/html/)
+    }
+    const proxied = await fetch(local + authorize, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } })
+    assert.equal(proxied.status, 303, 'through the proxy as https, the request goes ahead')
+  } finally {
+    await secure.close()
+  }
+})
+
+test('an https SIGNIN_URL without TRUST_PROXY is refused at start-up with a message that says what to set', () => {
+  assert.throws(() => readSigninConfig({ NODE_ENV: 'production', SIGNIN_URL: 'https://signin.example' }), /set TRUST_PROXY=true/)
+  assert.doesNotThrow(() => readSigninConfig({ NODE_ENV: 'production', SIGNIN_URL: 'https://signin.example', TRUST_PROXY: 'true' }))
 })
 
 test('on http://localhost the session cookie is still HttpOnly, SameSite=Lax, Path=/', async () => {

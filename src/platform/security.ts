@@ -31,6 +31,29 @@ export function securityHeaders() {
   }
 }
 
+/**
+ * Behind a TLS-terminating proxy (an https public URL with TRUST_PROXY=true), a request
+ * that did not come through it as https, or whose proxy did not say so with
+ * X-Forwarded-Proto, cannot be given Secure cookies. It is sent to the https address
+ * (GET, HEAD) or refused plainly (anything else) rather than failing with a 500, and the
+ * misconfiguration is logged once.
+ */
+export function requireHttps(options: { publicUrl: string, warn: (message: string, details: Record<string, unknown>) => void }) {
+  let warned = false
+  return function requireHttpsMiddleware(req: Request, res: Response, next: NextFunction) {
+    if (req.secure) return next()
+    if (!warned) {
+      warned = true
+      options.warn('a request arrived over http although the public URL is https: the proxy must send X-Forwarded-Proto: https', {
+        path: req.path, forwardedProto: req.headers['x-forwarded-proto'] ?? null
+      })
+    }
+    res.setHeader('Cache-Control', 'no-store')
+    if (req.method === 'GET' || req.method === 'HEAD') return res.redirect(308, options.publicUrl + req.originalUrl)
+    res.status(400).render('errors/bad-request.njk', { status: 400 })
+  }
+}
+
 export function noStore(_req: Request, res: Response, next: NextFunction) {
   res.setHeader('Cache-Control', 'no-store')
   res.setHeader('Pragma', 'no-cache')
@@ -111,5 +134,6 @@ function statusOf(error: unknown): number {
 }
 
 export function notFound(_req: Request, res: Response) {
+  res.setHeader('Cache-Control', 'no-store')
   res.status(404).render('errors/not-found.njk')
 }

@@ -26,10 +26,17 @@ export function readSigninConfig(env: NodeJS.ProcessEnv = process.env): SigninCo
   const common = readCommonConfig(env)
   const port = integer(env.SIGNIN_PORT, 3001, 'SIGNIN_PORT')
   const databaseUrl = env.SIGNIN_DATABASE_URL
+  const publicUrl = requiredInProduction(env, 'SIGNIN_URL', `http://localhost:${port}`).replace(/\/$/, '')
+  const trustProxy = env.TRUST_PROXY === 'true'
+  // Sign-in never terminates TLS itself: an https address means a proxy in front, and
+  // without trusting its X-Forwarded-Proto no request could be given a Secure cookie.
+  if (publicUrl.startsWith('https:') && !trustProxy) {
+    throw new Error('SIGNIN_URL is https, so Sign-in must run behind a TLS-terminating proxy: set TRUST_PROXY=true, and have the proxy send X-Forwarded-Proto')
+  }
   return {
     ...common,
     port,
-    publicUrl: requiredInProduction(env, 'SIGNIN_URL', `http://localhost:${port}`).replace(/\/$/, ''),
+    publicUrl,
     serviceName: env.SIGNIN_SERVICE_NAME ?? 'DfE Sign-in',
     database: databaseUrl ? { url: databaseUrl } : { directory: path.join(common.dataDirectory, 'signin') },
     mail: {
@@ -40,7 +47,7 @@ export function readSigninConfig(env: NodeJS.ProcessEnv = process.env): SigninCo
     },
     cookieKeys: env.SIGNIN_COOKIE_KEYS,
     codeKey: env.SIGNIN_CODE_KEY,
-    trustProxy: env.TRUST_PROXY === 'true',
+    trustProxy,
     redisPrefix: env.SIGNIN_REDIS_PREFIX ?? 'signin:',
     passwordHashing: {
       concurrency: integer(env.PASSWORD_HASH_CONCURRENCY, defaultHashing.concurrency, 'PASSWORD_HASH_CONCURRENCY'),
