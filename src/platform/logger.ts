@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino'
+import { pino, type DestinationStream, type Logger } from 'pino'
 
 /**
  * Secrets never reach the logs (security.md, "secrets and logs"): anything that
@@ -12,8 +12,10 @@ export const redactedPaths = [
   'body.password', 'body.code', 'body._csrf'
 ]
 
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info')): Logger {
-  return pino({ name, level, redact: { paths: redactedPaths, censor: '[redacted]' } })
+/** `destination`: standard output unless given (tests read what the real logger writes). */
+export function createLogger(name: string, level = process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'), destination?: DestinationStream): Logger {
+  const options = { name, level, redact: { paths: redactedPaths, censor: '[redacted]' } }
+  return destination ? pino(options, destination) : pino(options)
 }
 
 export type { Logger }

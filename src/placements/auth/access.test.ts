@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test'
 import { FakeClock } from '../../platform/clock.ts'
 import { HttpSession, csrfFrom } from '../../../test/support/http-client.ts'
 import { startTestServices, type TestServices } from '../../../test/support/placements.ts'
+import { followToCallbackOrPage } from '../../../test/support/oidc-flow.ts'
 import { signInToPlacements } from '../../../test/support/placements-flow.ts'
 import { insertAccount } from '../../signin/accounts/accounts.ts'
 import { hashPassword } from '../../signin/accounts/passwords.ts'
@@ -109,6 +110,23 @@ test('a deep link is remembered through sign-in; only same-site paths are', asyn
     // An encoded CR/LF stays an (unknown) path on our own site, never a header.
     if (!evil.startsWith('/%')) assert.match(new URL(page.url).pathname, /^\/organisations\//, evil)
   }
+})
+
+test('login CSRF: a callback URL is only good in the browser that started that sign-in (state tied to its cookie)', async () => {
+  // The attacker signs in as themselves and stops at the callback, with a fresh code and state...
+  const attacker = new HttpSession()
+  const signInPage = await attacker.follow(await attacker.get(`${url}/sign-in`))
+  const afterPassword = await attacker.post(signInPage.url, { _csrf: csrfFrom(signInPage.text), email: 'mary.lawson@example.com', password: demoPassword })
+  const callback = await followToCallbackOrPage(attacker, afterPassword, `${url}/auth/callback`)
+  assert.ok(callback.url.startsWith(`${url}/auth/callback?`), `stopped at ${callback.url}`)
+  // ...and gets someone else's browser to open it.
+  const victim = new HttpSession()
+  const landed = await victim.get(callback.url)
+  assert.equal(landed.status, 400)
+  assert.match(landed.text, /There was a problem signing you in/)
+  const home = await victim.get(`${url}/`)
+  assert.equal(home.status, 200, 'the victim is not signed in as the attacker')
+  assert.match(home.text, /Sign in to Manage school placements/)
 })
 
 test('the session id changes at sign-in', async () => {
