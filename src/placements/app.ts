@@ -7,6 +7,7 @@ import { authRoutes, formsAfterSessionEnded } from './auth/routes.ts'
 import { loadPrincipal } from './auth/principal.ts'
 import { serviceName, type PlacementsContext } from './context.ts'
 import { recordAudit } from './domain/audit.ts'
+import { displayName } from './domain/users.ts'
 import { organisationRoutes } from './pages/organisations/routes.ts'
 import { startRoutes } from './pages/start/routes.ts'
 import { supportRoutes } from './pages/support/routes.ts'
@@ -65,7 +66,8 @@ function navigation(req: Request, res: Response, next: NextFunction) {
     items.push({ text: 'Change organisation', href: '/organisations', active: req.path === '/organisations' })
   }
   res.locals.navigation = items
-  // A button, not a link: signing out is a POST with the CSRF token (layout.njk).
+  // Whose account is in use, and a button, not a link: signing out is a POST with the CSRF token (layout.njk).
+  res.locals.signedInName = displayName(principal.user)
   res.locals.signOutButton = true
   next()
 }

@@ -40,6 +40,7 @@ test('a school user with one organisation goes straight to it; the sub and names
   const account = await services.signin.context.db.selectFrom('accounts').select('id').where('email_normalised', '=', 'anne.wilson@example.com').executeTakeFirstOrThrow()
   assert.equal(user.sign_in_sub, account.id)
   assert.equal(user.given_name, 'Anne', 'names come from the identity provider')
+  assert.match(page.text, /<span class="govuk-visually-hidden">Signed in as <\/span>Anne Wilson</, 'the header says whose account is in use')
   assert.ok(user.last_signed_in_at)
 })
 
@@ -74,8 +75,15 @@ test('no matching user: the no-access page shows the address used, why, and how 
   assert.match(page.text, /Someone\.Else@example\.com/)
   assert.match(page.text, /Sign out and sign in with a different account/)
   // No loop: the protected pages send them back here, not round the sign-in again.
-  const organisations = await http.get(`${url}/organisations`)
-  assert.equal(organisations.status, 303)
+  for (const path of ['/organisations', '/support/organisations', '/']) {
+    const page = await http.get(`${url}${path}`)
+    if (path === '/') {
+      assert.notEqual(page.headers.get('location'), '/sign-in', 'the start page does not start another sign-in')
+      continue
+    }
+    assert.equal(page.status, 303, path)
+    assert.equal(page.headers.get('location'), '/no-access', `${path} leads straight back to no access`)
+  }
   const audit = await db().selectFrom('audit_events').selectAll().where('event', '=', 'sign-in-no-access').execute()
   assert.ok(audit.some((row) => row.email === 'Someone.Else@example.com'))
 })

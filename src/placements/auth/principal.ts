@@ -44,7 +44,9 @@ export function durationText(totalSeconds: number): string {
 /** Pages for signed-in people: others sign in first and come back here afterwards. */
 export function requireSignedIn(req: Request, res: Response, next: NextFunction) {
   if (req.principal && hasAnyAccess(req.principal)) return next()
-  if (req.principal) return res.redirect(303, '/no-access')
+  // Signed in at the provider but with no access here: straight back to the page that
+  // says so, not round the provider's sign-in again.
+  if (req.principal || req.session.get('noAccessEmail') !== undefined) return res.redirect(303, '/no-access')
   if (req.session.ended === 'idle') return res.redirect(303, '/timed-out')
   const returnTo = req.method === 'GET' ? safeReturnPath(req.originalUrl) : undefined
   res.redirect(303, '/sign-in' + (returnTo ? `?return_to=${encodeURIComponent(returnTo)}` : ''))
