@@ -248,8 +248,7 @@ async function main(): Promise<void> {
     await expectErrorSummary(page)
     await capture(page, 'confirm-email-error')
 
-    await page.locator('summary', { hasText: 'Not received an email?' }).click()
-    await clickAndWait(page, page.getByRole('link', { name: 'resend the code' }))
+    await clickAndWait(page, page.getByRole('link', { name: 'Resend the code', exact: true }))
     await expectHeading(page, 'Resend the code')
     await capture(page, 'resend-verification-code')
     await page.locator('#email').fill('alex.taylor@example')

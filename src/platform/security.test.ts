@@ -55,6 +55,10 @@ test('pages carry a nonce-based CSP without unsafe-inline, no framing, HSTS, a r
   assert.notEqual(again.headers.get('content-security-policy'), page.headers.get('content-security-policy'), 'a fresh nonce per response')
 })
 
+test('the home page is titled once: "DfE Sign-in – GOV.UK"', async () => {
+  assert.equal(pageTitle((await new HttpSession().get(signin.url)).text), 'DfE Sign-in – GOV.UK')
+})
+
 test('every form page is Cache-Control: no-store', async () => {
   const http = new HttpSession()
   const { base } = await startJourney(http, config, redirectUri)

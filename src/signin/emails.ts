@@ -30,7 +30,8 @@ export function accountAlreadyExists(to: string, signinUrl: string, c: EmailCont
       `If this was you, go back to ${c.clientName} and sign in with this email address and your password` +
       (c.serviceStartUrl ? `:\n\n${c.serviceStartUrl}\n\n` : '.\n\n') +
       `If you have forgotten your password, choose "Forgotten your password?" on the sign-in page.\n\n` +
-      `If this was not you, you do not need to do anything. Your account has not changed.\n\n${signinUrl}` + footer(c)
+      `If this was not you, you do not need to do anything. Your account has not changed.\n\n` +
+      `Find out more about ${c.signinName}: ${signinUrl}` + footer(c)
   }
 }
 

@@ -118,10 +118,16 @@ test('confirm email: missing code, wrong format and wrong code are explained; th
   assert.equal(missing.status, 400)
   assert.match(pageTitle(missing.text), /^Error: Check your email/)
   assert.deepEqual(messagesOf(missing), [codeMessages.missing])
-  for (const bad of ['12345', '1234567', 'abcdef', '12 34 5x']) assert.deepEqual(messagesOf(await enterCode(j, bad)), [codeMessages.format], bad)
+  for (const bad of ['12345', '1234567', 'abcdef', '12 34 5x']) {
+    const response = await enterCode(j, bad)
+    assert.deepEqual(messagesOf(response), [codeMessages.format], bad)
+    assert.equal(inputValue(response.text, 'code'), bad, 'what was typed is kept, to correct')
+  }
   const wrong = await enterCode(j, wrongCode(code))
   assert.equal(wrong.status, 400)
   assert.deepEqual(messagesOf(wrong), [codeMessages.incorrect])
+  assert.match(wrong.text, new RegExp(`<a class="govuk-link" href="/interaction/[^"]+/resend-code">Resend the code</a>`), 'resending is one plain link')
+  assert.doesNotMatch(wrong.text, /govuk-details/, 'no details to open first')
 
   clock.advanceSeconds(59 * 60) // still within the hour
   const right = await enterCode(j, code.replace(/^(\d{3})/, '$1 '))
@@ -246,6 +252,11 @@ test('an address that already has an account: same answer as a new one, the owne
   assert.equal(emails.length, 1)
   assert.match(emails[0]!.subject, /You already have a DfE Sign-in account/)
   assert.doesNotMatch(emails[0]!.subject + emails[0]!.body.replace(/https?:\/\/\S+/g, ''), /\b\d{6}\b/, 'no code')
+  // Every link says what it is: on its line, or as the line before it ("…sign in:").
+  const lines = emails[0]!.body.split('\n').filter((l) => l.trim() !== '')
+  lines.forEach((line, i) => {
+    if (/^https?:\/\/\S+$/.test(line)) assert.match(lines[i - 1] ?? '', /:$/, `the link "${line}" is introduced`)
+  })
   const accounts = await signin.context.db.selectFrom('accounts').select('id').where('email_normalised', '=', 'existing.owner@example.com').execute()
   assert.equal(accounts.length, 1)
   assert.equal((await enterCode(taken, '123456')).status, 400, 'no code confirms the taken address')

@@ -85,8 +85,10 @@ export function createAccountRoutes(context: SigninContext): Router {
 
   router.post('/confirm-email', requireStep(hasRegistration, '/create-account'), async (req, res) => {
     const registration = req.signin.journey.registration!
-    const input = codeInputProblem(field(req, 'code'))
-    const context_ = { email: registration.email }
+    const typed = field(req, 'code')
+    const input = codeInputProblem(typed)
+    // What was typed stays in the field, so a slip can be corrected rather than retyped.
+    const context_ = { email: registration.email, values: { code: typed.slice(0, 50) } }
     if (input.problem) return renderFormErrors(res, views.confirm, { code: input.problem }, context_)
     const now = context.clock.now()
     const result = await checkCode(context.db, 'confirm-email', registration.email, input.code!, context.codeKey, now)

@@ -71,15 +71,18 @@ export function forgottenPasswordRoutes(context: SigninContext): Router {
 
   router.post('/check-email', requireStep(requested, '/forgotten-password'), async (req, res) => {
     const reset = req.signin.journey.reset!
-    const input = codeInputProblem(field(req, 'code'))
-    if (input.problem) return renderFormErrors(res, views.code, { code: input.problem }, { email: reset.email })
+    const typed = field(req, 'code')
+    const input = codeInputProblem(typed)
+    // What was typed stays in the field, so a slip can be corrected rather than retyped.
+    const shown = { email: reset.email, values: { code: typed.slice(0, 50) } }
+    if (input.problem) return renderFormErrors(res, views.code, { code: input.problem }, shown)
     const now = context.clock.now()
     const result = await checkCode(context.db, 'reset-password', reset.email, input.code!, context.codeKey, now)
     const problem = checkResultProblem(result)
     const account = problem ? undefined : await findAccountByEmail(context.db, reset.email)
     if (problem || !account) {
       await recordAudit(context.db, { event: 'password-reset-code-failed', outcome: 'failure', email: reset.email, ip: req.ip, clientId: req.signin.client.clientId, details: { result } }, now)
-      return renderFormErrors(res, views.code, { code: problem ?? codeMessages.incorrect }, { email: reset.email })
+      return renderFormErrors(res, views.code, { code: problem ?? codeMessages.incorrect }, shown)
     }
     reset.confirmed = true
     reset.accountId = account.id

@@ -38,7 +38,7 @@ export function signInRoutes(context: SigninContext): Router {
     if (!throttle.allowed) {
       await recordAudit(context.db, { ...audit, event: 'sign-in-locked', outcome: 'failure', details: { reason: throttle.reason } }, now)
       const message = throttle.reason === 'ip' ? messages.tooManyFromHere : messages.lockedOut(throttle.retryAfterMinutes)
-      return renderFormErrors(res, view, { email: message }, { values }, 429)
+      return renderFormErrors(res, view, { email: message }, { values, lockedOut: throttle.reason === 'address' }, 429)
     }
 
     const account = await findAccountByEmail(context.db, email)
@@ -54,7 +54,7 @@ export function signInRoutes(context: SigninContext): Router {
     if (!account || !correct) {
       const lockedNow = throttle.locksIfWrong
       await recordAudit(context.db, { ...audit, accountId: account?.id, event: 'sign-in', outcome: 'failure', details: { lockedNow } }, now)
-      if (lockedNow) return renderFormErrors(res, view, { email: messages.lockedOut(throttle.retryAfterMinutesIfWrong) }, { values }, 429)
+      if (lockedNow) return renderFormErrors(res, view, { email: messages.lockedOut(throttle.retryAfterMinutesIfWrong) }, { values, lockedOut: true }, 429)
       return renderFormErrors(res, view, { email: messages.wrongDetails }, { values })
     }
 

@@ -92,6 +92,7 @@ test('5 wrong passwords lock the address for 15 minutes, even against the right 
   assert.deepEqual(errorSummary(fifth.text).map((e) => e.text), [messages.lockedOut(15)])
   assert.match(errorSummary(fifth.text)[0]!.text, /Wait 15 minutes/)
 
+  assert.match(fifth.text, /<p id="email-error" class="govuk-error-message">[\s\S]*or <a class="govuk-link" href="\/interaction\/[^"]+\/forgotten-password">reset your password<\/a>/, 'by the field, "reset your password" is a link')
   const rightButLocked = await signInAt(http, page, email, password)
   assert.equal(rightButLocked.status, 429, 'the right password is refused while locked')
   assert.match(visibleText(rightButLocked.text), /Wait 15 minutes/)
