@@ -13,13 +13,18 @@ const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.
 
 export interface TestDatabase<Schema> {
   db: Kysely<Schema>
+  /**
+   * Another node's view of the same database: on the server, a separately opened
+   * connection pool (closed by drop); on PGlite, which is one in-memory object, `db` itself.
+   */
+  connectAnother(): Promise<Kysely<Schema>>
   drop(): Promise<void>
 }
 
 export async function freshDatabase<Schema>(): Promise<TestDatabase<Schema>> {
   if (backend === 'pglite') {
     const db = await openDatabase<Schema>({ memory: true })
-    return { db, drop: () => db.destroy() }
+    return { db, connectAnother: async () => db, drop: () => db.destroy() }
   }
   const name = `test_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: serverUrl })
@@ -29,10 +34,16 @@ export async function freshDatabase<Schema>(): Promise<TestDatabase<Schema>> {
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
   const db = await openDatabase<Schema>({ url: url.toString() })
+  const others: Kysely<Schema>[] = []
   return {
     db,
+    async connectAnother() {
+      const other = await openDatabase<Schema>({ url: url.toString() })
+      others.push(other)
+      return other
+    },
     async drop() {
-      await db.destroy()
+      await Promise.all([db, ...others].map((pool) => pool.destroy()))
       const cleanup = new pg.Client({ connectionString: serverUrl })
       await cleanup.connect()
       await cleanup.query(`drop database if exists ${name} with (force)`)
