@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
-import { outboxMigration } from '../../platform/mail/outbox.ts'
+import { outboxLeaseMigration, outboxMigration } from '../../platform/mail/outbox.ts'
 import { shortLivedMigration } from '../../platform/short-lived-store.ts'
 
 /** Versioned, append-only: never edit one that has shipped; add the next. */
@@ -55,5 +55,6 @@ export const placementsMigrations: Record<string, Migration> = {
       )`.execute(db)
       await sql`create index audit_events_seq on audit_events (seq desc)`.execute(db)
     }
-  }
+  },
+  '0004-platform-outbox-lease': outboxLeaseMigration
 }

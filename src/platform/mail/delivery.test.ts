@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import type { Kysely } from 'kysely'
 import { freshDatabase, type TestDatabase } from '../../../test/support/databases.ts'
 import { FakeClock } from '../clock.ts'
 import { migrate } from '../database.ts'
 import { createLogger } from '../logger.ts'
-import { DeliveryWorker, type Transport } from './delivery.ts'
-import { outboxMigration, queueEmail, recentEmails, type Email, type OutboxTable } from './outbox.ts'
+import { DeliveryWorker, transportFrom, type OutgoingEmail, type Transport } from './delivery.ts'
+import { outboxLeaseMigration, outboxMigration, queueEmail, recentEmails, type OutboxTable } from './outbox.ts'
 
 // The email provider is outside the system, so it is the one thing faked here.
 let database: TestDatabase<OutboxTable>
@@ -14,17 +16,17 @@ let db: Kysely<OutboxTable>
 before(async () => {
   database = await freshDatabase<OutboxTable>()
   db = database.db
-  await migrate(db as unknown as Kysely<unknown>, { '0001': outboxMigration })
+  await migrate(db as unknown as Kysely<unknown>, { '0001': outboxMigration, '0002': outboxLeaseMigration })
 })
 after(() => database.drop())
 
 class FlakyTransport implements Transport {
-  sent: Email[] = []
+  sent: OutgoingEmail[] = []
   failuresLeft: number
   constructor(failures: number) {
     this.failuresLeft = failures
   }
-  async send(email: Email) {
+  async send(email: OutgoingEmail) {
     if (this.failuresLeft > 0) {
       this.failuresLeft--
       throw new Error('provider unavailable')
@@ -70,4 +72,40 @@ test('the dev mailbox lists the newest email first', async () => {
   await queueEmail(db, { to: 'order@example.com', subject: 'Second', body: '2' }, clock.now())
   const emails = (await recentEmails(db)).filter((e) => e.to === 'order@example.com')
   assert.deepEqual(emails.map((e) => e.subject), ['Second', 'First'])
+})
+
+test('GOV.UK Notify is given the outbox id as its reference, so a repeat can be recognised there', async () => {
+  // Notify is outside the system: a stand-in on this machine answers as its API does.
+  const requests: Array<{ path: string | undefined, body: Record<string, unknown> }> = []
+  const notify = http.createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
+    req.on('end', () => {
+      requests.push({ path: req.url, body: JSON.parse(body) as Record<string, unknown> })
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: '7b4ff7c4-0000-4000-8000-000000000001' }))
+    })
+  })
+  await new Promise<void>((resolve) => notify.listen(0, '127.0.0.1', resolve))
+  try {
+    const transport = transportFrom({
+      notifyApiKey: 'test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0',
+      notifyTemplateId: 'f33517ff-2a88-4f6e-b855-c550268ce08a',
+      notifyBaseUrl: `http://127.0.0.1:${(notify.address() as AddressInfo).port}`
+    })!
+    const clock = new FakeClock()
+    await queueEmail(db, { to: 'notify@example.com', subject: 'Subject', body: 'Body' }, clock.now())
+    const row = await db.selectFrom('outbox').select('id').where('recipient', '=', 'notify@example.com').executeTakeFirstOrThrow()
+    await new DeliveryWorker(db, transport, clock, createLogger('test', 'silent')).deliverDue()
+    const sent = requests.filter((request) => request.body.email_address === 'notify@example.com')
+    assert.equal(sent.length, 1)
+    assert.equal(sent[0]!.path, '/v2/notifications/email')
+    assert.deepEqual(sent[0]!.body, {
+      template_id: 'f33517ff-2a88-4f6e-b855-c550268ce08a',
+      email_address: 'notify@example.com',
+      personalisation: { subject: 'Subject', body: 'Body' },
+      reference: row.id
+    })
+  } finally {
+    notify.close()
+  }
 })

@@ -18,6 +18,8 @@ export interface OutboxTable {
     attempts: Generated<number>
     next_attempt_at: Date
     last_error: Generated<string | null>
+    /** Set while a worker is sending it; a lapsed lease means the worker died and others may take it. */
+    claimed_until: Generated<Date | null>
   }
 }
 
@@ -43,6 +45,13 @@ export const outboxMigration: Migration = {
       last_error text
     )`.execute(db)
     await sql`create index outbox_pending on outbox (next_attempt_at) where sent_at is null`.execute(db)
+  }
+}
+
+/** Lets several nodes share the outbox: each claims rows for a while before sending them. */
+export const outboxLeaseMigration: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`alter table outbox add column claimed_until timestamptz`.execute(db)
   }
 }
 

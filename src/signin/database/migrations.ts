@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
-import { outboxMigration } from '../../platform/mail/outbox.ts'
+import { outboxLeaseMigration, outboxMigration } from '../../platform/mail/outbox.ts'
 import { shortLivedMigration } from '../../platform/short-lived-store.ts'
 
 /** Versioned, append-only: never edit one that has shipped; add the next. */
@@ -86,5 +86,6 @@ export const signinMigrations: Record<string, Migration> = {
       )`.execute(db)
       await sql`create index audit_events_at on audit_events (at desc)`.execute(db)
     }
-  }
+  },
+  '0006-platform-outbox-lease': outboxLeaseMigration
 }
