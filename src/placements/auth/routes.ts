@@ -69,7 +69,8 @@ export function authRoutes(context: PlacementsContext): Router {
     const emailVerified = claims.email_verified === true
     const identity = {
       sub: String(claims.sub),
-      email: emailVerified ? email : undefined,
+      email,
+      emailVerified,
       givenName: typeof claims.given_name === 'string' ? claims.given_name : undefined,
       familyName: typeof claims.family_name === 'string' ? claims.family_name : undefined
     }

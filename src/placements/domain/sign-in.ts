@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { PlacementsDatabase } from '../database/schema.ts'
 import { recordAudit } from './audit.ts'
 import { normaliseEmail, type User } from './users.ts'
@@ -7,36 +7,44 @@ import { normaliseEmail, type User } from './users.ts'
 export interface Identity {
   sub: string
   email: string | undefined
+  /** The provider's `email_verified`: only a verified address may match an invitation. */
+  emailVerified: boolean
   givenName: string | undefined
   familyName: string | undefined
 }
 
 /**
  * Who is this? A user matches the provider's `sub` when one is stored; otherwise their
- * email, case-insensitively, and only if no other `sub` is bound to them. The first
- * match by email binds the `sub` (and takes the provider's names), so a later change of
- * address at the provider does not lock the person out. No match: no access.
+ * email, case-insensitively, if the provider verified it, and only if no other `sub` is
+ * bound to them. The first match by email binds the `sub` (and takes the provider's
+ * names), so a later change of address at the provider does not lock the person out.
+ * No match: no access.
+ *
+ * Matching and binding are one statement: two first sign-ins at once (two tabs, a
+ * double click, two nodes) cannot see the user unbound in one step and bound by the
+ * other in the next. The one that waits re-checks the row once the first has bound it,
+ * and then matches it by `sub`.
  */
 export async function recordSignIn(db: Kysely<PlacementsDatabase>, identity: Identity, now: Date): Promise<User | undefined> {
+  const email = identity.emailVerified && identity.email ? normaliseEmail(identity.email) : null
+  const givenName = identity.givenName?.trim() || null
+  const familyName = identity.familyName?.trim() || null
   return db.transaction().execute(async (trx) => {
-    let user = await trx.selectFrom('users').selectAll().where('sign_in_sub', '=', identity.sub).executeTakeFirst()
-    if (!user && identity.email) {
-      const byEmail = await trx.selectFrom('users').selectAll()
-        .where('email_normalised', '=', normaliseEmail(identity.email)).where('sign_in_sub', 'is', null).executeTakeFirst()
-      if (byEmail) {
-        user = await trx.updateTable('users').set({
-          sign_in_sub: identity.sub,
-          given_name: identity.givenName?.trim() || byEmail.given_name,
-          family_name: identity.familyName?.trim() || byEmail.family_name
-        }).where('id', '=', byEmail.id).returningAll().executeTakeFirstOrThrow()
-      }
-    }
+    const { rows: [user] } = await sql<User>`
+      update users set
+        given_name = case when sign_in_sub is null then coalesce(${givenName}, given_name) else given_name end,
+        family_name = case when sign_in_sub is null then coalesce(${familyName}, family_name) else family_name end,
+        sign_in_sub = ${identity.sub},
+        last_signed_in_at = ${now}
+      where sign_in_sub = ${identity.sub}
+        or (sign_in_sub is null and email_normalised = ${email}
+            and not exists (select 1 from users bound where bound.sign_in_sub = ${identity.sub}))
+      returning *`.execute(trx)
     if (!user) {
       await recordAudit(trx, { event: 'sign-in-no-access', outcome: 'failure', email: identity.email?.slice(0, 254), details: { reason: 'no matching user' } }, now)
       return undefined
     }
-    const signedIn = await trx.updateTable('users').set({ last_signed_in_at: now }).where('id', '=', user.id).returningAll().executeTakeFirstOrThrow()
     await recordAudit(trx, { event: 'sign-in', actorUserId: user.id, subjectUserId: user.id, email: user.email }, now)
-    return signedIn
+    return user
   })
 }
