@@ -67,3 +67,63 @@ test('support users must have a department address; nobody removes themselves; m
   assert.equal(await removeSupportUser(c, sam.id, 'not-a-uuid'), 'not-support')
   assert.equal(await removeSupportUser(c, 'a1b2c3d4-0000-4000-8000-000000000000', sam.id), 'removed')
 })
+
+// Simultaneous requests, as from two nodes: on the server, through two connection pools.
+const simultaneously = async <T>(count: number, action: (c: ActionContext, i: number) => Promise<T>) => {
+  const other = { ...c, db: await database.connectAnother() }
+  const outcomes = await Promise.allSettled(Array.from({ length: count }, (_, i) => action(i % 2 ? other : c, i)))
+  const failures = outcomes.flatMap((o) => o.status === 'rejected' ? [o.reason as Error] : [])
+  assert.equal(failures.length, 0, `${failures.length} of ${count} threw: ${failures[0]?.message}`)
+  return outcomes.map((o) => (o as PromiseFulfilledResult<T>).value)
+}
+const tally = (outcomes: string[]) => outcomes.reduce<Record<string, number>>((counts, o) => ({ ...counts, [o]: (counts[o] ?? 0) + 1 }), {})
+const school = async (urn: string) => {
+  const added = await addOrganisation(c, null, { kind: 'school', name: `School ${urn}`, urn })
+  if (added.outcome !== 'added') throw new Error('setup')
+  return added.organisation.id
+}
+const usersWithEmail = (email: string) => c.db.selectFrom('users').selectAll().where('email_normalised', '=', email).execute()
+const membershipsOf = async (email: string) => (await c.db.selectFrom('memberships').innerJoin('users', 'users.id', 'memberships.user_id')
+  .select('memberships.organisation_id').where('users.email_normalised', '=', email).execute()).map((m) => m.organisation_id)
+
+test('40 simultaneous invitations of one new address to one organisation: one user, one membership, one email, the rest "already a member"', async () => {
+  const organisationId = await school('300001')
+  const results = await simultaneously(40, (ctx, i) => addUserToOrganisation(ctx, 'a1b2c3d4-0000-4000-8000-000000000000', organisationId, { email: i % 3 ? 'twin@example.com' : 'Twin@Example.com', givenName: 'Twin', familyName: `Number ${i}` }))
+  assert.deepEqual(tally(results.map((r) => r.outcome)), { invited: 1, 'already-member': 39 })
+  assert.equal((await usersWithEmail('twin@example.com')).length, 1)
+  assert.deepEqual(await membershipsOf('twin@example.com'), [organisationId])
+  assert.equal((await c.db.selectFrom('outbox').select('id').where('recipient', 'in', ['twin@example.com', 'Twin@Example.com']).execute()).length, 1)
+})
+
+test('40 simultaneous invitations of one new address to 40 organisations: one user in all 40', async () => {
+  const organisationIds: string[] = []
+  for (let i = 0; i < 40; i++) organisationIds.push(await school(String(310000 + i)))
+  const results = await simultaneously(40, (ctx, i) => addUserToOrganisation(ctx, 'a1b2c3d4-0000-4000-8000-000000000000', organisationIds[i]!, { email: 'everywhere@example.com', givenName: 'Ever', familyName: 'Where' }))
+  assert.deepEqual(tally(results.map((r) => r.outcome)), { invited: 1, 'membership-added': 39 })
+  const [user, ...more] = await usersWithEmail('everywhere@example.com')
+  assert.equal(more.length, 0)
+  assert.ok(results.every((r) => r.outcome !== 'no-organisation' && r.user.id === user!.id))
+  assert.deepEqual((await membershipsOf('everywhere@example.com')).sort(), organisationIds.sort())
+})
+
+test('40 people adding one existing user to one organisation at once: one membership, the rest "already a member"', async () => {
+  const first = await school('320001')
+  const second = await school('320002')
+  await addUserToOrganisation(c, 'a1b2c3d4-0000-4000-8000-000000000000', first, { email: 'existing@example.com', givenName: 'Ex', familyName: 'Isting' })
+  const results = await simultaneously(40, (ctx) => addUserToOrganisation(ctx, 'a1b2c3d4-0000-4000-8000-000000000000', second, { email: 'existing@example.com', givenName: 'Ex', familyName: 'Isting' }))
+  assert.deepEqual(tally(results.map((r) => r.outcome)), { 'membership-added': 1, 'already-member': 39 })
+  assert.deepEqual((await membershipsOf('existing@example.com')).sort(), [first, second].sort())
+})
+
+test('40 simultaneous additions of one new support user: one user, one support row, the rest "already a support user"', async () => {
+  const results = await simultaneously(40, (ctx) => addSupportUser(ctx, null, { email: 'new.support@education.gov.uk', givenName: 'New', familyName: 'Support' }, 'education.gov.uk'))
+  assert.deepEqual(tally(results), { added: 1, 'already-support': 39 })
+  const users = await usersWithEmail('new.support@education.gov.uk')
+  assert.equal(users.length, 1)
+  assert.equal((await c.db.selectFrom('support_users').select('user_id').where('user_id', '=', users[0]!.id).execute()).length, 1)
+})
+
+test('40 simultaneous additions of one organisation: one added, the rest told it exists', async () => {
+  const results = await simultaneously(40, (ctx, i) => addOrganisation(ctx, null, { kind: 'provider', name: `Racing Provider ${i}`, ukprn: '10099999', providerCode: `R${String(i).padStart(2, '0')}` }))
+  assert.deepEqual(tally(results.map((r) => r.outcome === 'duplicate' ? `duplicate ${r.field}` : r.outcome)), { added: 1, 'duplicate ukprn': 39 })
+})

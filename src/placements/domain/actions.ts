@@ -3,7 +3,7 @@ import { queueEmail } from '../../platform/mail/outbox.ts'
 import type { OrganisationKind, PlacementsDatabase } from '../database/schema.ts'
 import { recordAudit } from './audit.ts'
 import { invitation, removal, supportInvitation, type PlacementsEmailContext } from './emails.ts'
-import { findOrganisation, findUserByEmail, findUserById, isId, isMember, normaliseEmail, type Organisation, type User } from './users.ts'
+import { findOrCreateUser, findOrganisation, findUserById, isId, normaliseEmail, type Organisation, type User } from './users.ts'
 
 /**
  * The changes Placements makes, as verbs. Each is one transaction that also writes its
@@ -28,17 +28,14 @@ export async function addUserToOrganisation(c: ActionContext, actorUserId: strin
   return c.db.transaction().execute(async (trx) => {
     const organisation = await findOrganisation(trx, organisationId)
     if (!organisation) return { outcome: 'no-organisation' }
-    const existing = await findUserByEmail(trx, person.email)
-    if (existing && await isMember(trx, existing.id, organisationId)) return { outcome: 'already-member', user: existing }
-    const user = existing ?? await trx.insertInto('users').values({
-      email: person.email.trim(), email_normalised: normaliseEmail(person.email), given_name: person.givenName.trim(),
-      family_name: person.familyName.trim(), sign_in_sub: null, last_signed_in_at: null, created_at: c.now
-    }).returningAll().executeTakeFirstOrThrow()
-    await trx.insertInto('memberships').values({ user_id: user.id, organisation_id: organisationId, created_at: c.now }).execute()
-    const outcome = existing ? 'membership-added' : 'invited'
-    await recordAudit(trx, { event: existing ? 'membership-added' : 'user-invited', actorUserId, subjectUserId: user.id, organisationId, email: user.email }, c.now)
+    const { user, created } = await findOrCreateUser(trx, person, c.now)
+    // Someone adding them at the same moment: the first membership stands, as if this were a moment later.
+    const added = await trx.insertInto('memberships').values({ user_id: user.id, organisation_id: organisationId, created_at: c.now })
+      .onConflict((oc) => oc.columns(['user_id', 'organisation_id']).doNothing()).returning('user_id').executeTakeFirst()
+    if (!added) return { outcome: 'already-member', user }
+    await recordAudit(trx, { event: created ? 'user-invited' : 'membership-added', actorUserId, subjectUserId: user.id, organisationId, email: user.email }, c.now)
     await queueEmail(trx, invitation({ email: user.email, givenName: user.given_name }, organisation.name, c.email), c.now)
-    return { outcome, user }
+    return { outcome: created ? 'invited' : 'membership-added', user }
   })
 }
 
@@ -68,11 +65,7 @@ export function isDepartmentAddress(email: string, domain: string): boolean {
 export async function addSupportUser(c: ActionContext, actorUserId: string | null, person: NewPerson, domain: string): Promise<AddSupportResult> {
   if (!isDepartmentAddress(person.email, domain)) return 'not-department-address'
   return c.db.transaction().execute(async (trx) => {
-    const existing = await findUserByEmail(trx, person.email)
-    const user = existing ?? await trx.insertInto('users').values({
-      email: person.email.trim(), email_normalised: normaliseEmail(person.email), given_name: person.givenName.trim(),
-      family_name: person.familyName.trim(), sign_in_sub: null, last_signed_in_at: null, created_at: c.now
-    }).returningAll().executeTakeFirstOrThrow()
+    const { user } = await findOrCreateUser(trx, person, c.now)
     const inserted = await trx.insertInto('support_users').values({ user_id: user.id, created_at: c.now })
       .onConflict((oc) => oc.column('user_id').doNothing()).returning('user_id').executeTakeFirst()
     if (!inserted) return 'already-support'
@@ -128,11 +121,20 @@ export async function addOrganisation(c: ActionContext, actorUserId: string | nu
     })
   } catch (error) {
     // Two people adding the same organisation at once: the unique index decides, and the
-    // loser is told it exists, as if they had been a moment later.
-    const constraint = (error as { code?: string, constraint?: string }).code === '23505' ? String((error as { constraint?: string }).constraint ?? (error as Error).message) : undefined
-    if (constraint?.includes('urn')) return { outcome: 'duplicate', field: 'urn' }
-    if (constraint?.includes('ukprn')) return { outcome: 'duplicate', field: 'ukprn' }
-    if (constraint?.includes('provider_code')) return { outcome: 'duplicate', field: 'providerCode' }
+    // loser is told it exists, as if they had been a moment later. The one place a unique
+    // violation becomes "duplicate".
+    const field = duplicateField(error)
+    if (field) return { outcome: 'duplicate', field }
     throw error
   }
+}
+
+function duplicateField(error: unknown): 'urn' | 'ukprn' | 'providerCode' | undefined {
+  const { code, constraint, message } = error as { code?: unknown, constraint?: unknown, message?: unknown }
+  if (code !== '23505') return undefined
+  const name = String(constraint ?? message)
+  if (name.includes('_urn_')) return 'urn'
+  if (name.includes('_ukprn_')) return 'ukprn'
+  if (name.includes('_provider_code_')) return 'providerCode'
+  return undefined
 }

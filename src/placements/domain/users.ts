@@ -24,6 +24,22 @@ export async function findUserByEmail(db: Db, email: string): Promise<User | und
   return db.selectFrom('users').selectAll().where('email_normalised', '=', normaliseEmail(email)).executeTakeFirst()
 }
 
+/**
+ * The user with this address, made if there is none. Insert-if-absent, then read: two
+ * requests inviting one new address at once (from any nodes) both end up with the one
+ * user, because the second insert waits for the first to commit and then does nothing.
+ */
+export async function findOrCreateUser(db: Db, person: { email: string, givenName: string, familyName: string }, now: Date): Promise<{ user: User, created: boolean }> {
+  const created = await db.insertInto('users').values({
+    email: person.email.trim(), email_normalised: normaliseEmail(person.email), given_name: person.givenName.trim(),
+    family_name: person.familyName.trim(), sign_in_sub: null, last_signed_in_at: null, created_at: now
+  }).onConflict((oc) => oc.column('email_normalised').doNothing()).returningAll().executeTakeFirst()
+  if (created) return { user: created, created: true }
+  const existing = await findUserByEmail(db, person.email)
+  if (!existing) throw new Error('A user with this address was there a moment ago and is not now')
+  return { user: existing, created: false }
+}
+
 export async function findOrganisation(db: Db, id: string): Promise<Organisation | undefined> {
   if (!isId(id)) return undefined
   return db.selectFrom('organisations').selectAll().where('id', '=', id).executeTakeFirst()

@@ -48,7 +48,7 @@ export function supportOrganisationRoutes(context: PlacementsContext): Router {
     const input: NewOrganisation = values.kind === 'school'
       ? { kind: 'school', name: values.name, urn: values.urn }
       : { kind: 'provider', name: values.name, ukprn: values.ukprn, providerCode: values.providerCode }
-    const result = await addOrganisationOnce(context, req.principal!.user.id, input)
+    const result = await addOrganisation(actionContext(context), req.principal!.user.id, input)
     if (result.outcome === 'duplicate') {
       return renderFormErrors(res, 'pages/support/new-organisation.njk', { [result.field]: duplicateMessages[result.field] }, { values })
     }
@@ -58,21 +58,6 @@ export function supportOrganisationRoutes(context: PlacementsContext): Router {
 
   return router
 }
-
-/**
- * addOrganisation checks for a clash, then inserts: two people adding the same
- * organisation at once can both pass the check, and the database's unique index refuses
- * the second. Asked again, the action then reports the clash as a duplicate.
- */
-async function addOrganisationOnce(context: PlacementsContext, actorUserId: string, input: NewOrganisation) {
-  try {
-    return await addOrganisation(actionContext(context), actorUserId, input)
-  } catch (error) {
-    if ((error as { code?: unknown } | null)?.code !== uniqueViolation) throw error
-    return addOrganisation(actionContext(context), actorUserId, input)
-  }
-}
-const uniqueViolation = '23505'
 
 /**
  * One string, bounded, hidden characters as spaces (PostgreSQL refuses a NUL), trimmed;
