@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { demoPersonas } from '../demo/personas.ts'
+import { lockUntilCommit } from '../platform/database.ts'
 import type { PlacementsDatabase } from './database/schema.ts'
 import { normaliseEmail } from './domain/users.ts'
 
@@ -23,9 +24,11 @@ const providers = [
 ] as const
 
 export async function seedPlacements(db: Kysely<PlacementsDatabase>, now: Date): Promise<void> {
-  const existing = await db.selectFrom('organisations').select('id').limit(1).executeTakeFirst()
-  if (existing) return
   await db.transaction().execute(async (trx) => {
+    // Every node starting at once may get here: one seeds, the others then find it done.
+    await lockUntilCommit(trx, 'placements-seed')
+    const existing = await trx.selectFrom('organisations').select('id').limit(1).executeTakeFirst()
+    if (existing) return
     const ids = new Map<string, string>()
     for (const [name, urn] of schools) {
       const row = await trx.insertInto('organisations').values({ kind: 'school', name, urn, ukprn: null, provider_code: null, created_at: now }).returning('id').executeTakeFirstOrThrow()

@@ -1,8 +1,8 @@
 import fs from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import {
-  CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, PostgresIntrospector, PostgresQueryCompiler,
-  type DatabaseConnection, type Dialect, type Driver, type QueryResult
+  CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, PostgresIntrospector, PostgresQueryCompiler, sql,
+  type DatabaseConnection, type Dialect, type Driver, type QueryResult, type Transaction
 } from 'kysely'
 import { Migrator, type Migration } from 'kysely/migration'
 import pg from 'pg'
@@ -38,6 +38,15 @@ export async function migrate(db: Kysely<unknown>, migrations: Record<string, Mi
   const { error, results } = await migrator.migrateToLatest()
   if (error) throw error
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+/**
+ * Waits until no other transaction, on any node, holds the lock of this name, and holds
+ * it until this transaction ends: for check-then-create that every node may run at once
+ * on first start (a signing key, demo data). Kysely's Migrator takes a lock of its own.
+ */
+export async function lockUntilCommit<Schema>(trx: Transaction<Schema>, name: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(trx)
 }
 
 /**

@@ -20,6 +20,10 @@ export function developmentPlacementsClient(env: NodeJS.ProcessEnv = process.env
   }
 }
 
+/**
+ * Safe when several nodes start at once: registerClient is an upsert and insertAccount
+ * inserts only if the address is free, so a node that loses a race changes nothing.
+ */
 export async function seedDevelopment(db: Kysely<SigninDatabase>, now: Date, client = developmentPlacementsClient()): Promise<void> {
   if (!await findClient(db, client.clientId)) {
     await registerClient(db, {

@@ -40,3 +40,9 @@ test('instance secrets are generated once and the environment overrides them', a
   assert.equal(await instanceSecret(db, 'code-key', new Date()), generated)
   assert.equal(await instanceSecret(db, 'code-key', new Date(), 'from-environment'), 'from-environment')
 })
+
+test('forty simultaneous first reads of an instance secret, from two pools, agree on one value', async () => {
+  const pools = [db, await database.connectAnother()]
+  const values = await Promise.all(Array.from({ length: 40 }, (_, i) => instanceSecret(pools[i % 2]!, 'simultaneous-secret', new Date())))
+  assert.equal(new Set(values).size, 1)
+})

@@ -1,6 +1,9 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
+import { lockUntilCommit } from '../../platform/database.ts'
 import type { SigninDatabase } from '../database/schema.ts'
+
+type Db = Kysely<SigninDatabase> | Transaction<SigninDatabase>
 
 /**
  * Signing keys are generated once and kept in the database, so every node and every
@@ -11,17 +14,26 @@ import type { SigninDatabase } from '../database/schema.ts'
 export async function signingKeys(db: Kysely<SigninDatabase>, now: Date): Promise<Record<string, unknown>[]> {
   const keys = await activeKeys(db)
   if (keys.length > 0) return keys
-  await rotateSigningKey(db, now)
-  return activeKeys(db)
+  // First start: every node may be here at once. One makes the key; the others wait for
+  // it to commit, then find it.
+  return db.transaction().execute(async (trx) => {
+    await lockUntilCommit(trx, 'signin-first-signing-key')
+    if ((await activeKeys(trx)).length === 0) await insertKey(trx, now)
+    return activeKeys(trx)
+  })
 }
 
-async function activeKeys(db: Kysely<SigninDatabase>): Promise<Record<string, unknown>[]> {
+async function activeKeys(db: Db): Promise<Record<string, unknown>[]> {
   const rows = await db.selectFrom('signing_keys').select(['private_jwk']).where('retired_at', 'is', null)
     .orderBy('created_at', 'desc').orderBy('kid', 'desc').execute()
   return rows.map((r) => r.private_jwk)
 }
 
 export async function rotateSigningKey(db: Kysely<SigninDatabase>, now: Date): Promise<string> {
+  return insertKey(db, now)
+}
+
+async function insertKey(db: Db, now: Date): Promise<string> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const jwk = privateKey.export({ format: 'jwk' }) as Record<string, unknown>
   const kid = createHash('sha256').update(String(jwk.n)).digest('base64url').slice(0, 16)
@@ -43,7 +55,8 @@ export async function retireOldKeys(db: Kysely<SigninDatabase>, now: Date, keep 
 
 /**
  * Secrets this instance makes for itself on first start (cookie signing keys, the key
- * that hashes verification codes) unless the environment provides them.
+ * that hashes verification codes) unless the environment provides them. Insert if
+ * absent, then read: nodes starting at once all end up with the first one written.
  */
 export async function instanceSecret(db: Kysely<SigninDatabase>, name: string, now: Date, fromEnvironment?: string): Promise<string> {
   if (fromEnvironment) return fromEnvironment
