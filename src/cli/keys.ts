@@ -1,16 +1,19 @@
-import { retireOldKeys, rotateSigningKey } from '../signin/provider/keys.ts'
+import { publishBeforeSigningSeconds, retireOldKeys, rotateSigningKey } from '../signin/provider/keys.ts'
 import { openSigninDatabase } from './signin-database.ts'
 
 /**
- * `npm run keys -- rotate`: a new signing key becomes the one used (after a restart of
- * every node); the previous one stays published so issued tokens still verify.
+ * `npm run keys -- rotate`: adds a new signing key. Every running node publishes it
+ * within a minute (no restart) and signs with it once it has been published for five
+ * minutes; the previous key stays published so issued tokens still verify.
  * `npm run keys -- retire`: stops publishing all but the two newest keys.
  */
 const command = process.argv[2]
 const db = await openSigninDatabase()
 try {
-  if (command === 'rotate') console.warn(`New signing key ${await rotateSigningKey(db, new Date())}. Restart Sign-in to sign with it.`)
-  else if (command === 'retire') console.warn(`Retired ${await retireOldKeys(db, new Date())} key(s).`)
+  if (command === 'rotate') {
+    const kid = await rotateSigningKey(db, new Date())
+    console.warn(`New signing key ${kid}: every Sign-in node publishes it within a minute, and signs with it in ${publishBeforeSigningSeconds / 60} minutes.`)
+  } else if (command === 'retire') console.warn(`Retired ${await retireOldKeys(db, new Date())} key(s).`)
   else {
     console.error('usage: npm run keys -- rotate|retire')
     process.exitCode = 1

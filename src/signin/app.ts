@@ -1,5 +1,6 @@
 import express, { type Express } from 'express'
 import type nunjucks from 'nunjucks'
+import type Provider from 'oidc-provider'
 import { devMailbox } from '../platform/dev-mailbox.ts'
 import { csrfProtection, errorPages, formBodies, noStore, notFound, requireHttps, securityHeaders } from '../platform/security.ts'
 import { sessions } from '../platform/sessions.ts'
@@ -50,9 +51,17 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   app.get('/', noStore, (_req, res) => res.render('home.njk'))
 
   // Only the provider's own paths reach it; everything else gets our pages and headers.
+  // The provider is the one current when the request arrives: it is rebuilt when the
+  // signing keys change (ADR 9), and each one's request handler is built once.
+  const handlers = new WeakMap<Provider, ReturnType<Provider['callback']>>()
+  const providerHandler = (provider: Provider) => {
+    let handler = handlers.get(provider)
+    if (!handler) handlers.set(provider, handler = provider.callback())
+    return handler
+  }
   const providerOnly = express.Router()
   providerOnly.use(clientAuthentication(context))
-  providerOnly.use(context.provider.callback())
+  providerOnly.use((req, res) => providerHandler(context.provider)(req, res))
   app.use((req, res, next) => isProviderPath(req.path) ? providerOnly(req, res, next) : next())
   app.use(notFound)
   app.use(errorPages({ log: (error, req) => context.log.error({ err: error, path: req.path }, 'request failed') }))

@@ -11,7 +11,8 @@ import type { SigninDatabase } from './database/schema.ts'
 export interface SigninContext {
   config: SigninConfig
   db: Kysely<SigninDatabase>
-  provider: Provider
+  /** The OpenID Provider as it is now: rebuilt when the signing keys change, so read it per request and never keep it. */
+  readonly provider: Provider
   store: ShortLivedStore
   throttle: SignInThrottle
   /** Keys the HMAC that stores verification codes. */

@@ -13,16 +13,22 @@ import type { SigninContext } from './context.ts'
 import { signinMigrations } from './database/migrations.ts'
 import type { SigninDatabase } from './database/schema.ts'
 import { adapterFactory } from './provider/adapters.ts'
-import { instanceSecret, signingKeys } from './provider/keys.ts'
+import { instanceSecret } from './provider/keys.ts'
+import { LiveProvider } from './provider/live-provider.ts'
 import { createProvider } from './provider/provider.ts'
 
 export interface RunningSignin {
   url: string
   context: SigninContext
+  /** Re-reads the signing keys now, as the node does every `keyRefreshSeconds`; true if they changed. */
+  refreshKeys(): Promise<boolean>
   close(): Promise<void>
 }
 
-export type StartOptions = ServiceStartOptions<SigninDatabase>
+export type StartOptions = ServiceStartOptions<SigninDatabase> & {
+  /** How often this node re-reads the signing keys, so a key rotated elsewhere reaches it (default 60). */
+  keyRefreshSeconds?: number
+}
 
 /**
  * Starts Sign-in: database (migrated), keys and secrets, the provider and the web app.
@@ -49,26 +55,36 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   const codeKey = Buffer.from(await instanceSecret(db, 'code-key', now, config.codeKey), 'utf8')
   const app = express()
   const views = createSigninViews(app, config.serviceName)
-  const provider = createProvider({
-    issuer: publicUrl,
-    db,
-    adapter: adapterFactory(db, clock, redis, config.redisPrefix),
-    jwks: await signingKeys(db, now),
-    cookieKeys,
-    secureCookies: publicUrl.startsWith('https:'),
-    trustProxy: config.trustProxy,
-    views,
-    serviceName: config.serviceName,
-    log
+  const adapter = adapterFactory(db, clock, redis, config.redisPrefix)
+  const liveProvider = await LiveProvider.create({
+    db, clock, log,
+    build: (jwks) => createProvider({
+      issuer: publicUrl,
+      db,
+      adapter,
+      jwks,
+      cookieKeys,
+      secureCookies: publicUrl.startsWith('https:'),
+      trustProxy: config.trustProxy,
+      views,
+      serviceName: config.serviceName,
+      log
+    })
   })
-  const context: SigninContext = { config: runtimeConfig, db, provider, store, throttle: new SignInThrottle(store), codeKey, clock, log }
+  liveProvider.startRefreshing((options.keyRefreshSeconds ?? 60) * 1000)
+  const context: SigninContext = {
+    config: runtimeConfig, db, store, throttle: new SignInThrottle(store), codeKey, clock, log,
+    get provider() { return liveProvider.current }
+  }
   buildSigninApp(app, context)
   server.on('request', app)
 
   return {
     url: publicUrl,
     context,
+    refreshKeys: () => liveProvider.refresh(),
     async close() {
+      liveProvider.stop()
       background.stop()
       await closeServer(server)
       if (!options.db) await db.destroy()

@@ -5,7 +5,7 @@ import { freshDatabase, type TestDatabase } from '../../../test/support/database
 import { migrate } from '../../platform/database.ts'
 import { signinMigrations } from '../database/migrations.ts'
 import type { SigninDatabase } from '../database/schema.ts'
-import { instanceSecret, retireOldKeys, rotateSigningKey, signingKeys } from './keys.ts'
+import { instanceSecret, publishBeforeSigningSeconds, retireOldKeys, rotateSigningKey, signingKeys } from './keys.ts'
 
 let database: TestDatabase<SigninDatabase>
 let db: Kysely<SigninDatabase>
@@ -16,16 +16,19 @@ before(async () => {
 })
 after(() => database.drop())
 
-test('signing keys are generated once, then reused; rotation puts a new key first and keeps the old published', async () => {
+test('signing keys are generated once, then reused; a rotated key is published at once and signs once published long enough', async () => {
   const first = await signingKeys(db, new Date('2026-01-01T00:00:00Z'))
   assert.equal(first.length, 1)
   assert.deepEqual(await signingKeys(db, new Date('2026-01-02T00:00:00Z')), first, 'same key after a restart')
 
-  const kid = await rotateSigningKey(db, new Date('2026-02-01T00:00:00Z'))
-  const rotated = await signingKeys(db, new Date('2026-02-01T00:00:01Z'))
-  assert.equal(rotated.length, 2)
-  assert.equal(rotated[0]!.kid, kid, 'the provider signs with the first key')
-  assert.equal(rotated[1]!.kid, first[0]!.kid, 'the old key still verifies tokens it signed')
+  const rotatedAt = new Date('2026-02-01T00:00:00Z')
+  const kid = await rotateSigningKey(db, rotatedAt)
+  const published = await signingKeys(db, new Date(rotatedAt.getTime() + 1000))
+  assert.deepEqual(published.map((key) => key.kid), [first[0]!.kid, kid], 'published, but the provider still signs with the first key')
+  const justBefore = await signingKeys(db, new Date(rotatedAt.getTime() + (publishBeforeSigningSeconds - 1) * 1000))
+  assert.equal(justBefore[0]!.kid, first[0]!.kid)
+  const signing = await signingKeys(db, new Date(rotatedAt.getTime() + publishBeforeSigningSeconds * 1000))
+  assert.deepEqual(signing.map((key) => key.kid), [kid, first[0]!.kid], 'the new key signs; the old one still verifies tokens it signed')
 
   await rotateSigningKey(db, new Date('2026-03-01T00:00:00Z'))
   assert.equal(await retireOldKeys(db, new Date('2026-03-02T00:00:00Z'), 2), 1)

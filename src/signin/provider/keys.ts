@@ -7,26 +7,38 @@ type Db = Kysely<SigninDatabase> | Transaction<SigninDatabase>
 
 /**
  * Signing keys are generated once and kept in the database, so every node and every
- * restart signs with the same key. Rotation: `rotateSigningKey` puts a new key first
- * (oidc-provider signs with the first) and keeps the old ones published in the JWKS
- * until they are retired, so tokens already issued still verify.
+ * restart signs with the same key. Rotation adds a new key; every node publishes all
+ * active keys in its JWKS (re-reading them every minute, see live-provider.ts), and old
+ * keys stay published until they are retired, so tokens already issued still verify.
+ *
+ * oidc-provider signs with the first key. A new key goes first only once it has been
+ * published for `publishBeforeSigningSeconds`: by then every node publishes it, so a
+ * service that sees a token signed with it can fetch it from whichever node it reaches.
  */
+export const publishBeforeSigningSeconds = 5 * 60
+
 export async function signingKeys(db: Kysely<SigninDatabase>, now: Date): Promise<Record<string, unknown>[]> {
-  const keys = await activeKeys(db)
+  const keys = await activeKeys(db, now)
   if (keys.length > 0) return keys
   // First start: every node may be here at once. One makes the key; the others wait for
   // it to commit, then find it.
   return db.transaction().execute(async (trx) => {
     await lockUntilCommit(trx, 'signin-first-signing-key')
-    if ((await activeKeys(trx)).length === 0) await insertKey(trx, now)
-    return activeKeys(trx)
+    if ((await activeKeys(trx, now)).length === 0) await insertKey(trx, now)
+    return activeKeys(trx, now)
   })
 }
 
-async function activeKeys(db: Db): Promise<Record<string, unknown>[]> {
-  const rows = await db.selectFrom('signing_keys').select(['private_jwk']).where('retired_at', 'is', null)
+/**
+ * In signing order: first the newest key published long enough (or, when none is, the
+ * oldest: the first key ever, or the longest published), then the others newest first.
+ */
+async function activeKeys(db: Db, now: Date): Promise<Record<string, unknown>[]> {
+  const rows = await db.selectFrom('signing_keys').select(['private_jwk', 'created_at']).where('retired_at', 'is', null)
     .orderBy('created_at', 'desc').orderBy('kid', 'desc').execute()
-  return rows.map((r) => r.private_jwk)
+  const publishedLongEnough = (row: { created_at: Date }) => now.getTime() - row.created_at.getTime() >= publishBeforeSigningSeconds * 1000
+  const first = rows.find(publishedLongEnough) ?? rows.at(-1)
+  return [...rows.filter((row) => row === first), ...rows.filter((row) => row !== first)].map((r) => r.private_jwk)
 }
 
 export async function rotateSigningKey(db: Kysely<SigninDatabase>, now: Date): Promise<string> {
