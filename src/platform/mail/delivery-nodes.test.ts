@@ -90,7 +90,7 @@ test('three nodes sending from one outbox at once deliver every email exactly on
   const workers = await Promise.all(transports.map(async (transport) =>
     new DeliveryWorker(await database.connectAnother(), transport, clock, log)))
   for (const worker of workers) worker.start(10)
-  await sink.waitFor(count)
+  await sink.waitFor(count, 60_000)
   await Promise.all(workers.map((worker) => worker.stop()))
 
   const byRecipient = new Map<string, number>()
@@ -112,7 +112,7 @@ test('full batches are sent one after another without waiting, at most 8 at a ti
   const worker = new DeliveryWorker(database.db, transport, clock, log)
   // An hour between runs: everything must go in the first run, batch after batch.
   worker.start(3_600_000)
-  await sink.waitFor(100)
+  await sink.waitFor(100, 60_000)
   await worker.stop()
   assert.equal(transport.sent, 100)
   assert.equal(transport.mostInFlight, 8)

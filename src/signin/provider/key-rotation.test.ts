@@ -90,6 +90,7 @@ test('a key rotated on one node is published by every node after a refresh, and 
 test('a sign-in under way when the provider is rebuilt finishes on the new one', async () => {
   const [a] = nodes as [RunningSignin]
   const config = await discover(a.url, client.clientId, client.secret)
+  clock.advanceSeconds(60)
   const rotated = await rotateSigningKey(database.db, clock.now())
   const idToken = await signInThrough(a, config, async () => {
     clock.advanceSeconds(publishBeforeSigningSeconds)
