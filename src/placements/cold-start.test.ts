@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import { freshDatabase } from '../../test/support/databases.ts'
 import { migrate } from '../platform/database.ts'
 import { placementsMigrations } from './database/migrations.ts'
@@ -24,6 +24,10 @@ test(`six nodes migrating and seeding one empty database at once: no crash, seed
         await seedPlacements(db, new Date())
       }))
       assert.deepEqual(started.flatMap((s) => s.status === 'rejected' ? [String(s.reason)] : []), [], `round ${round}: nodes crashed`)
+      // Kysely's Migrator holds an advisory lock while it migrates: one node applied them,
+      // the others found them applied (running one twice would have failed on "already exists").
+      const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(database.db)
+      assert.deepEqual(applied.rows.map((row) => row.name), Object.keys(placementsMigrations).sort())
       assert.equal(await count(database.db, 'organisations'), 28)
       assert.equal(await count(database.db, 'users'), 4)
       assert.equal(await count(database.db, 'memberships'), 5)
