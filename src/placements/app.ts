@@ -32,6 +32,7 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
     absoluteTimeoutSeconds: config.absoluteTimeoutSeconds,
     store: context.store,
     clock: context.clock,
+    onSaveFailed: (error) => context.log.warn({ err: error }, 'session not saved'),
     async onEnded(end, data) {
       const userId = typeof data.userId === 'string' ? data.userId : undefined
       if (end !== 'idle' || !userId) return

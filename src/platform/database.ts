@@ -14,9 +14,22 @@ import pg from 'pg'
  */
 export type DatabaseLocation = { url: string } | { directory: string } | { memory: true }
 
-export async function openDatabase<Schema>(location: DatabaseLocation): Promise<Kysely<Schema>> {
+export interface DatabaseSettings {
+  /** A PostgreSQL server that does not accept a connection within this long is unavailable (the request gets a 503). */
+  connectTimeoutMs?: number
+}
+
+export async function openDatabase<Schema>(location: DatabaseLocation, settings: DatabaseSettings = {}): Promise<Kysely<Schema>> {
   if ('url' in location) {
-    const pool = new pg.Pool({ connectionString: location.url, max: 10 })
+    const pool = new pg.Pool({
+      connectionString: location.url,
+      max: 10,
+      // Bounded waits: for a new connection, and for a free one when all ten are busy.
+      connectionTimeoutMillis: settings.connectTimeoutMs ?? 5000,
+      // Notices a server that vanished without closing the connection (a failover, a cut network).
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000
+    })
     // An idle connection dropped by the server (restart, failover, a test's dropped
     // database) must not crash the process; the pool replaces it on next use.
     pool.on('error', () => {})

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import express, { type NextFunction, type Request, type Response } from 'express'
+import { isOutage, retryAfterSeconds } from './outages.ts'
 
 /**
  * Response headers from security.md ("headers"): a CSP with a fresh nonce per response
@@ -102,12 +103,17 @@ export function sameSecret(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right)
 }
 
-/** A GOV.UK page for anything that went wrong; 4xx for anything the request caused. */
+/**
+ * A GOV.UK page for anything that went wrong; 4xx for anything the request caused, 503
+ * when a backing service is unreachable (outages.ts), 500 for the rest.
+ */
 export function errorPages(options: { log: (error: unknown, req: Request) => void }) {
   return function errorPageHandler(error: unknown, req: Request, res: Response, _next: NextFunction) {
-    const status = statusOf(error)
+    const outage = isOutage(error)
+    const status = outage ? 503 : statusOf(error)
     if (status >= 500) options.log(error, req)
     if (res.headersSent) return res.end()
+    if (outage) return renderServiceUnavailable(res)
     res.status(status)
     res.setHeader('Cache-Control', 'no-store')
     // Only a failed CSRF check means "the form expired"; any other refusal says so plainly.
@@ -123,6 +129,23 @@ export function errorPages(options: { log: (error: unknown, req: Request) => voi
       res.send(html)
     })
   }
+}
+
+/**
+ * The GOV.UK "Sorry, the service is unavailable" page, 503 with Retry-After: the one
+ * answer for an outage of the database or Redis, whatever the page was going to be.
+ */
+export function renderServiceUnavailable(res: Response, retryAfter = retryAfterSeconds.outage): void {
+  res.status(503)
+  res.setHeader('Retry-After', String(retryAfter))
+  res.setHeader('Cache-Control', 'no-store')
+  res.render('errors/service-unavailable.njk', {}, (renderError: Error | null, html?: string) => {
+    if (renderError || html === undefined) {
+      res.type('text/plain').send('Sorry, the service is unavailable. Wait a few minutes, then try again.')
+      return
+    }
+    res.send(html)
+  })
 }
 
 function statusOf(error: unknown): number {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { NextFunction, Request, Response } from 'express'
 import { systemClock, type Clock } from './clock.ts'
+import { renderServiceUnavailable } from './security.ts'
 import type { ShortLivedStore } from './short-lived-store.ts'
 
 /**
@@ -19,6 +20,8 @@ export interface SessionOptions {
   clock?: Clock
   /** Told when a request arrives with a session that has run out (to audit a timeout). */
   onEnded?: (end: SessionEnd, data: Record<string, unknown>) => Promise<void>
+  /** Told when the session could not be saved (the store is down); the person gets a 503 page. */
+  onSaveFailed?: (error: unknown) => void
 }
 
 interface StoredSession {
@@ -141,7 +144,12 @@ export function sessions(options: SessionOptions) {
       if (saving) return end(...args)
       saving = true
       save().then(() => end(...args), (error: unknown) => {
-        res.destroy(error instanceof Error ? error : new Error(String(error)))
+        options.onSaveFailed?.(error)
+        // A page that went out without its session would lie (a form whose token was never
+        // kept, a sign-in that did not stick): say plainly that the service is unavailable.
+        if (res.headersSent) return res.destroy(error instanceof Error ? error : new Error(String(error)))
+        for (const header of ['set-cookie', 'location', 'content-type', 'content-length', 'etag', 'last-modified']) res.removeHeader(header)
+        renderServiceUnavailable(res)
       })
       return this
     } as Response['end']

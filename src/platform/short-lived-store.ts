@@ -210,9 +210,56 @@ declare module 'ioredis' {
   }
 }
 
-export function connectRedis(url: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true })
+export interface RedisSettings {
+  /** A command unanswered after this long fails (and the request gets a 503). */
+  commandTimeoutMs?: number
+  /** Told when the connection is lost and when it is back (it reconnects by itself, forever). */
+  onStatus?: (status: 'connected' | 'disconnected', error?: Error) => void
+}
+
+/**
+ * Fails fast while Redis is unreachable: commands are not queued for later (ioredis'
+ * offline queue would hold each request for seconds) and every command has a timeout.
+ * Only until the first connection are commands queued (still with the timeout), so a
+ * command sent a moment after start-up waits for the connection that is being made.
+ */
+export function connectRedis(url: string, settings: RedisSettings = {}): Redis {
+  const redis = new Redis(url, {
+    enableAutoPipelining: true,
+    enableOfflineQueue: true,
+    commandTimeout: settings.commandTimeoutMs ?? 2000,
+    connectTimeout: 5000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000)
+  })
   redis.defineCommand('reserveAttempt', { numberOfKeys: 1, lua: reserveAttemptScript })
   redis.defineCommand('releaseAttempt', { numberOfKeys: 1, lua: releaseAttemptScript })
+  let connected = false
+  let lastError: Error | undefined
+  redis.on('ready', () => {
+    redis.options.enableOfflineQueue = false
+    connected = true
+    settings.onStatus?.('connected')
+  })
+  // Without a listener ioredis prints every failed reconnection attempt to the console.
+  redis.on('error', (error: Error) => { lastError = error })
+  redis.on('close', () => {
+    if (!connected) return
+    connected = false
+    settings.onStatus?.('disconnected', lastError)
+  })
   return redis
+}
+
+/** Resolves when the connection is ready, or after `timeoutMs` (the node then starts anyway and reports itself not ready). */
+export async function redisReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { redis.off('ready', onReady); resolve(false) }, timeoutMs)
+    function onReady() {
+      clearTimeout(timer)
+      resolve(true)
+    }
+    redis.once('ready', onReady)
+  })
 }

@@ -43,7 +43,8 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
       idleTimeoutSeconds: lifetimes.interactionSeconds,
       absoluteTimeoutSeconds: lifetimes.sessionSeconds,
       store: context.store,
-      clock: context.clock
+      clock: context.clock,
+      onSaveFailed: (error) => context.log.warn({ err: error }, 'session not saved')
     }),
     interaction)
 
