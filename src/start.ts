@@ -10,23 +10,46 @@ import { startSignin } from './signin/server.ts'
  * `npm start`: both services, in development mode on the embedded database unless
  * configured otherwise, with demo data seeded on first start. In production each
  * service can also run on its own: START=signin or START=placements.
+ *
+ * SIGTERM or SIGINT (Ctrl-C) stops gracefully: requests in flight finish within
+ * SHUTDOWN_GRACE_SECONDS; a second Ctrl-C stops at once.
  */
 process.env.NODE_ENV ??= 'development'
 const only = process.env.START
 const host = process.env.HOST ?? '127.0.0.1'
 const running: Array<{ close(): Promise<void> }> = []
+let graceSeconds = 10
 
-if (only !== 'placements') {
-  const config = readSigninConfig()
-  const signin = await startSignin(config, { host, beforeListen: config.environment === 'development' ? (db) => seedDevelopment(db, new Date()) : undefined })
-  running.push(signin)
-  console.warn(`Sign-in is running at ${signin.url}${config.environment === 'development' ? ` (mailbox: ${signin.url}/dev/mailbox)` : ''}`)
-}
-if (only !== 'signin') {
-  const config = readPlacementsConfig()
-  const placements = await startPlacements(config, { host, beforeListen: config.environment === 'development' ? (db) => seedPlacements(db, new Date()) : undefined })
-  running.push(placements)
-  console.warn(`Manage school placements is running at ${placements.url}${config.environment === 'development' ? ` (mailbox: ${placements.url}/dev/mailbox)` : ''}`)
+/** Each step of a start, so a first start (which takes a while) is never silent. */
+const progress = (service: string) => (step: string) => console.warn(`${service}: ${step}…`)
+
+try {
+  if (only !== 'placements') {
+    const config = readSigninConfig()
+    graceSeconds = config.shutdownGraceSeconds
+    const say = progress('Sign-in')
+    const seed = config.environment === 'development'
+      ? async (db: Parameters<typeof seedDevelopment>[0]) => { say('adding the development client and demo accounts'); await seedDevelopment(db, new Date()) }
+      : undefined
+    const signin = await startSignin(config, { host, progress: say, beforeListen: seed })
+    running.push(signin)
+    console.warn(`Sign-in is running at ${signin.url}${config.environment === 'development' ? ` (mailbox: ${signin.url}/dev/mailbox)` : ''}`)
+  }
+  if (only !== 'signin') {
+    const config = readPlacementsConfig()
+    graceSeconds = Math.max(graceSeconds, config.shutdownGraceSeconds)
+    const say = progress('Manage school placements')
+    const seed = config.environment === 'development'
+      ? async (db: Parameters<typeof seedPlacements>[0]) => { say('adding the demo organisations and users'); await seedPlacements(db, new Date()) }
+      : undefined
+    const placements = await startPlacements(config, { host, progress: say, beforeListen: seed })
+    running.push(placements)
+    console.warn(`Manage school placements is running at ${placements.url}${config.environment === 'development' ? ` (mailbox: ${placements.url}/dev/mailbox)` : ''}`)
+  }
+} catch (error) {
+  console.error(error)
+  await Promise.allSettled(running.map((service) => service.close()))
+  process.exit(1)
 }
 if (process.env.NODE_ENV === 'development') {
   console.warn(`Demo accounts (password "${demoPassword}"):\n${demoPersonas.map((p) => `  ${p.role}: ${p.email}`).join('\n')}`)
@@ -35,8 +58,20 @@ if (process.env.NODE_ENV === 'development') {
 let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (stopping) return
+    if (stopping) {
+      if (signal === 'SIGINT') process.exit(130)
+      return
+    }
     stopping = true
-    Promise.all(running.map((service) => service.close())).then(() => process.exit(0), () => process.exit(1))
+    console.warn(`${signal}: finishing the requests in progress (at most ${graceSeconds} seconds), then stopping`)
+    // Should closing itself hang (a database that never answers), the process still ends.
+    setTimeout(() => {
+      console.error('Stopping took too long; exiting')
+      process.exit(1)
+    }, (graceSeconds + 5) * 1000).unref()
+    Promise.all(running.map((service) => service.close())).then(() => process.exit(0), (error: unknown) => {
+      console.error(error)
+      process.exit(1)
+    })
   })
 }

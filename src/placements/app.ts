@@ -3,6 +3,7 @@ import { devMailbox } from '../platform/dev-mailbox.ts'
 import { csrfProtection, errorPages, formBodies, noStore, notFound, securityHeaders } from '../platform/security.ts'
 import { sessions } from '../platform/sessions.ts'
 import { serveAssets, useViews } from '../platform/views.ts'
+import type { IdentityProvider } from './auth/identity-provider.ts'
 import { authRoutes, formsAfterSessionEnded } from './auth/routes.ts'
 import { loadPrincipal } from './auth/principal.ts'
 import { serviceName, type PlacementsContext } from './context.ts'
@@ -15,6 +16,12 @@ import { userRoutes } from './pages/users/routes.ts'
 
 export const sessionCookieBaseName = 'placements-session'
 
+/** Placements' templates and assets (also served by a node that is still starting). */
+export function usePlacementsViews(app: Express, identityProvider: IdentityProvider): void {
+  useViews(app, import.meta.dirname, { productName: serviceName, productUrl: '/', identityProviderName: identityProvider.displayName })
+  serveAssets(app, import.meta.dirname)
+}
+
 export function buildPlacementsApp(context: PlacementsContext): Express {
   const { config } = context
   const app = express()
@@ -22,8 +29,7 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
   app.set('trust proxy', config.trustProxy ? 1 : false)
   app.use(securityHeaders())
   // Static assets first: fetching a stylesheet is not activity and must not extend a session.
-  useViews(app, import.meta.dirname, { productName: serviceName, productUrl: '/', identityProviderName: context.identityProvider.displayName })
-  serveAssets(app, import.meta.dirname)
+  usePlacementsViews(app, context.identityProvider)
 
   app.use(sessions({
     cookieName: sessionCookieBaseName,

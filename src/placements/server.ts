@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely'
 import { systemClock } from '../platform/clock.ts'
-import { migrate, openDatabase } from '../platform/database.ts'
+import { describeLocation, migrate, openDatabase } from '../platform/database.ts'
+import { databaseChecks, Readiness, redisCheck, waitForMigrations } from '../platform/health.ts'
 import { createLogger } from '../platform/logger.ts'
-import { closeServer, listen, startBackgroundWork, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
-import { buildPlacementsApp } from './app.ts'
+import { listen, startBackgroundWork, startingApp, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
+import { buildPlacementsApp, usePlacementsViews } from './app.ts'
 import { IdentityProvider } from './auth/identity-provider.ts'
 import type { PlacementsConfig } from './config.ts'
 import type { PlacementsContext } from './context.ts'
@@ -18,26 +19,41 @@ export interface RunningPlacements {
 
 export type StartOptions = ServiceStartOptions<PlacementsDatabase>
 
-/** Starts Placements. With port 0 (tests) the public URL carries the real port. */
+/** Starts Placements. With port 0 (tests) the public URL carries the real port; until ready it answers 503. */
 export async function startPlacements(config: PlacementsConfig, options: StartOptions = {}): Promise<RunningPlacements> {
   const clock = options.clock ?? systemClock
+  const progress = options.progress ?? (() => {})
   const log = createLogger('placements')
-  const db = options.db ?? await openDatabase<PlacementsDatabase>(config.database)
-  if (config.environment !== 'production' || options.db) await migrate(db as unknown as Kysely<unknown>, placementsMigrations)
+  progress(`opening the database (${describeLocation(config.database)})`)
+  const db = options.db ?? await openDatabase<PlacementsDatabase>(config.database, { connectTimeoutMs: config.databaseConnectTimeoutMs })
+  if (config.environment !== 'production' || options.db) {
+    progress('applying database migrations')
+    await migrate(db as unknown as Kysely<unknown>, placementsMigrations)
+  }
   await options.beforeListen?.(db)
 
-  const { server, port, publicUrl } = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl)
+  const identityProvider = new IdentityProvider(config.identityProvider)
+  const web = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl, startingApp((app) => usePlacementsViews(app, identityProvider)))
+  const { port, publicUrl } = web
   const runtimeConfig: PlacementsConfig = { ...config, port, publicUrl }
-  const background = startBackgroundWork({ db: db as unknown as Kysely<never>, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, mail: config.mail, clock, log })
-  const context: PlacementsContext = { config: runtimeConfig, db, store: background.store, identityProvider: new IdentityProvider(config.identityProvider), clock, log }
-  server.on('request', buildPlacementsApp(context))
+  const background = await startBackgroundWork({
+    db: db as unknown as Kysely<never>, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, redisCommandTimeoutMs: config.redisCommandTimeoutMs,
+    mail: config.mail, clock, log, progress
+  })
+  await waitForMigrations(db as unknown as Kysely<never>, placementsMigrations, { log, progress })
+  const context: PlacementsContext = { config: runtimeConfig, db, store: background.store, identityProvider, clock, log }
+  const { redis } = background
+  web.serve(buildPlacementsApp(context), new Readiness([...databaseChecks(db as unknown as Kysely<never>, placementsMigrations), ...(redis ? [redisCheck(redis)] : [])], { log }))
 
   return {
     url: publicUrl,
     context,
     async close() {
-      background.stop()
-      await closeServer(server)
+      // Requests in flight finish (within the grace period) while the outbox worker ends its
+      // batch; only then do the connections they use close.
+      const [drained] = await Promise.all([web.drain(config.shutdownGraceSeconds * 1000), background.stop()])
+      if (drained.cut > 0) log.warn({ cut: drained.cut }, 'requests still running at the end of the grace period were cut')
+      background.disconnect()
       if (!options.db) await db.destroy()
     }
   }

@@ -6,6 +6,12 @@ export interface CommonConfig {
   /** Where PGlite keeps its files when no DATABASE_URL is set. */
   dataDirectory: string
   redisUrl: string | undefined
+  /** On SIGTERM/SIGINT, how long requests in flight may take to finish before they are cut. */
+  shutdownGraceSeconds: number
+  /** A Redis command unanswered after this long fails (503) rather than hold the request. */
+  redisCommandTimeoutMs: number
+  /** A PostgreSQL connection not made within this long fails (503) rather than hold the request. */
+  databaseConnectTimeoutMs: number
 }
 
 export const projectRoot = path.resolve(import.meta.dirname, '../..')
@@ -22,7 +28,10 @@ export function readCommonConfig(env: NodeJS.ProcessEnv = process.env): CommonCo
   return {
     environment: readEnvironment(env),
     dataDirectory: env.DATA_DIR ?? path.join(projectRoot, 'data'),
-    redisUrl: env.REDIS_URL || undefined
+    redisUrl: env.REDIS_URL || undefined,
+    shutdownGraceSeconds: integer(env.SHUTDOWN_GRACE_SECONDS, 10, 'SHUTDOWN_GRACE_SECONDS'),
+    redisCommandTimeoutMs: integer(env.REDIS_COMMAND_TIMEOUT_MS, 2000, 'REDIS_COMMAND_TIMEOUT_MS'),
+    databaseConnectTimeoutMs: integer(env.DATABASE_CONNECT_TIMEOUT_MS, 5000, 'DATABASE_CONNECT_TIMEOUT_MS')
   }
 }
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import {
   CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, PostgresIntrospector, PostgresQueryCompiler, sql,
@@ -43,6 +44,20 @@ export async function openDatabase<Schema>(location: DatabaseLocation, settings:
     client = await PGlite.create()
   }
   return new Kysely<Schema>({ dialect: new PGliteDialect(client) })
+}
+
+/** Where the database is, for start-up messages: never the credentials in a URL. */
+export function describeLocation(location: DatabaseLocation): string {
+  if ('url' in location) {
+    const url = new URL(location.url)
+    return `PostgreSQL at ${url.host}${url.pathname}`
+  }
+  if ('directory' in location) {
+    const relative = path.relative(process.cwd(), location.directory)
+    const shown = relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : path.resolve(location.directory)
+    return `embedded, in ${shown}; a first start creates it`
+  }
+  return 'embedded, in memory'
 }
 
 /** Applies every migration not yet applied, in name order. */

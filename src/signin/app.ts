@@ -20,6 +20,11 @@ export function createSigninViews(app: Express, serviceName: string): nunjucks.E
   return useViews(app, import.meta.dirname, { productName: serviceName, productUrl: '/' })
 }
 
+/** Sign-in's own assets after GOV.UK Frontend's (also served by a node that is still starting). */
+export function serveSigninAssets(app: Express): void {
+  serveAssets(app, import.meta.dirname)
+}
+
 export function buildSigninApp(app: Express, context: SigninContext): Express {
   const { config } = context
   app.disable('x-powered-by')
@@ -27,7 +32,7 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   app.use(securityHeaders())
   const secure = config.publicUrl.startsWith('https:')
   if (secure) app.use(requireHttps({ publicUrl: config.publicUrl, warn: (message, details) => context.log.warn(details, message) }))
-  serveAssets(app, import.meta.dirname)
+  serveSigninAssets(app)
 
   const interaction = express.Router({ mergeParams: true })
   // The request is loaded before the CSRF check: a form sent after the request (and the

@@ -1,13 +1,14 @@
 import express from 'express'
 import type { Kysely } from 'kysely'
 import { systemClock } from '../platform/clock.ts'
-import { migrate, openDatabase } from '../platform/database.ts'
+import { describeLocation, migrate, openDatabase } from '../platform/database.ts'
+import { databaseChecks, Readiness, redisCheck, waitForMigrations } from '../platform/health.ts'
 import { createLogger } from '../platform/logger.ts'
-import { closeServer, listen, startBackgroundWork, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
+import { listen, startBackgroundWork, startingApp, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
 import { commonPasswordCount } from './accounts/common-passwords.ts'
 import { limitPasswordHashing, spendOneHash } from './accounts/passwords.ts'
 import { SignInThrottle } from './accounts/sign-in-throttle.ts'
-import { buildSigninApp, createSigninViews } from './app.ts'
+import { buildSigninApp, createSigninViews, serveSigninAssets } from './app.ts'
 import type { SigninConfig } from './config.ts'
 import type { SigninContext } from './context.ts'
 import { signinMigrations } from './database/migrations.ts'
@@ -32,25 +33,38 @@ export type StartOptions = ServiceStartOptions<SigninDatabase> & {
 
 /**
  * Starts Sign-in: database (migrated), keys and secrets, the provider and the web app.
- * The port is bound first, so with port 0 (tests) the issuer carries the real port.
+ * The port is bound before the keys are read, so with port 0 (tests) the issuer carries
+ * the real port; until ready it answers 503.
  */
 export async function startSignin(config: SigninConfig, options: StartOptions = {}): Promise<RunningSignin> {
   const clock = options.clock ?? systemClock
+  const progress = options.progress ?? (() => {})
   // Pay one-off costs at start-up, not in a person's request: the password list loads,
   // and the dummy hash that unknown-email sign-ins verify against is made.
+  progress('loading the list of common passwords')
   commonPasswordCount()
   limitPasswordHashing(config.passwordHashing)
   await spendOneHash('')
   const log = createLogger('signin')
-  const db = options.db ?? await openDatabase<SigninDatabase>(config.database)
-  if (config.environment !== 'production' || options.db) await migrate(db as Kysely<unknown>, signinMigrations)
+  progress(`opening the database (${describeLocation(config.database)})`)
+  const db = options.db ?? await openDatabase<SigninDatabase>(config.database, { connectTimeoutMs: config.databaseConnectTimeoutMs })
+  if (config.environment !== 'production' || options.db) {
+    progress('applying database migrations')
+    await migrate(db as Kysely<unknown>, signinMigrations)
+  }
   await options.beforeListen?.(db)
 
-  const { server, port, publicUrl } = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl)
+  const web = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl, startingApp((app) => { createSigninViews(app, config.serviceName); serveSigninAssets(app) }))
+  const { port, publicUrl } = web
   const runtimeConfig: SigninConfig = { ...config, port, publicUrl }
   const now = clock.now()
-  const background = startBackgroundWork({ db: db as unknown as Kysely<never>, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, mail: config.mail, clock, log })
+  const background = await startBackgroundWork({
+    db: db as unknown as Kysely<never>, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, redisCommandTimeoutMs: config.redisCommandTimeoutMs,
+    mail: config.mail, clock, log, progress
+  })
   const { store, redis } = background
+  await waitForMigrations(db as unknown as Kysely<never>, signinMigrations, { log, progress })
+  progress('reading secrets and signing keys (the first start generates them)')
   const cookieKeys = (await instanceSecret(db, 'cookie-keys', now, config.cookieKeys)).split(',')
   const codeKey = Buffer.from(await instanceSecret(db, 'code-key', now, config.codeKey), 'utf8')
   const app = express()
@@ -77,7 +91,7 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
     get provider() { return liveProvider.current }
   }
   buildSigninApp(app, context)
-  server.on('request', app)
+  web.serve(app, new Readiness([...databaseChecks(db as unknown as Kysely<never>, signinMigrations), ...(redis ? [redisCheck(redis)] : [])], { log }))
 
   return {
     url: publicUrl,
@@ -85,8 +99,11 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
     refreshKeys: () => liveProvider.refresh(),
     async close() {
       liveProvider.stop()
-      background.stop()
-      await closeServer(server)
+      // Requests in flight finish (within the grace period) while the outbox worker ends its
+      // batch; only then do the connections they use close.
+      const [drained] = await Promise.all([web.drain(config.shutdownGraceSeconds * 1000), background.stop()])
+      if (drained.cut > 0) log.warn({ cut: drained.cut }, 'requests still running at the end of the grace period were cut')
+      background.disconnect()
       if (!options.db) await db.destroy()
     }
   }
