@@ -81,13 +81,27 @@ export function csrfToken(req: Request): string {
   return token
 }
 
+/**
+ * What templates print as `{{ csrfToken }}` on a GET: the token is made (and so a session
+ * stored) only when a page really renders a form. A page without one (the start page, a
+ * load balancer's probe of it) leaves nothing in the store.
+ */
+class TokenOnFirstUse {
+  readonly #req: Request
+  constructor(req: Request) {
+    this.#req = req
+  }
+  toString(): string { return csrfToken(this.#req) }
+  toJSON(): string { return csrfToken(this.#req) }
+}
+
 export class CsrfError extends Error {
   readonly status = 403
 }
 
 export function csrfProtection(req: Request, res: Response, next: NextFunction) {
   if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') {
-    res.locals.csrfToken = csrfToken(req)
+    res.locals.csrfToken = new TokenOnFirstUse(req)
     return next()
   }
   const expected = req.session.get<string>('csrfToken')
