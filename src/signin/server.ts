@@ -16,6 +16,7 @@ import type { SigninDatabase } from './database/schema.ts'
 import { adapterFactory } from './provider/adapters.ts'
 import { instanceSecret } from './provider/keys.ts'
 import { LiveProvider } from './provider/live-provider.ts'
+import { answerOutagesWithUnavailable } from './provider/outages.ts'
 import { createProvider } from './provider/provider.ts'
 
 export interface RunningSignin {
@@ -72,18 +73,23 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   const adapter = adapterFactory(db, clock, redis, config.redisPrefix)
   const liveProvider = await LiveProvider.create({
     db, clock, log,
-    build: (jwks) => createProvider({
-      issuer: publicUrl,
-      db,
-      adapter,
-      jwks,
-      cookieKeys,
-      secureCookies: publicUrl.startsWith('https:'),
-      trustProxy: config.trustProxy,
-      views,
-      serviceName: config.serviceName,
-      log
-    })
+    build: (jwks) => {
+      const provider = createProvider({
+        issuer: publicUrl,
+        db,
+        adapter,
+        jwks,
+        cookieKeys,
+        secureCookies: publicUrl.startsWith('https:'),
+        trustProxy: config.trustProxy,
+        views,
+        serviceName: config.serviceName,
+        log
+      })
+      // Every provider built, the first and each one after a key change, answers outages with 503.
+      answerOutagesWithUnavailable(provider, { app, db: db as unknown as Kysely<never> })
+      return provider
+    }
   })
   liveProvider.startRefreshing((options.keyRefreshSeconds ?? 60) * 1000)
   const context: SigninContext = {

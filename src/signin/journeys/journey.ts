@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express'
 import type { Interaction } from 'oidc-provider'
+import { isOutage } from '../../platform/outages.ts'
 import type { ClientMetadataRow } from '../database/schema.ts'
 import { findClient, serviceStartUrl } from '../provider/clients.ts'
 import { lifetimes } from '../provider/provider.ts'
@@ -61,7 +62,9 @@ export function loadInteraction(context: SigninContext) {
     try {
       interaction = await context.provider.interactionDetails(req, res)
       if (interaction.uid !== uid) throw new Error('interaction mismatch')
-    } catch {
+    } catch (error) {
+      // A store that cannot be reached has lost nothing: a 503, and trying again carries on.
+      if (isOutage(error)) throw error
       return renderExpired(context, req, res, uid)
     }
     const clientId = String(interaction.params.client_id)
