@@ -1,4 +1,5 @@
 import * as oidc from 'openid-client'
+import { isOutage } from '../../platform/outages.ts'
 import type { IdentityProviderConfig } from '../config.ts'
 
 /**
@@ -50,6 +51,8 @@ export interface PendingAuthorization {
   verifier: string
   nonce: string
   returnTo: string | undefined
+  /** Set once the code has been exchanged, until the sign-in is recorded (see the callback). */
+  verified?: { claims: Record<string, unknown>, idToken: string }
 }
 
 /** `reauthenticate`: the provider must ask for the password again even if it has a session (prompt=login). */
@@ -97,4 +100,14 @@ export async function endSessionUrl(provider: IdentityProvider, idToken: string 
     state,
     ...(idToken ? { id_token_hint: idToken } : { client_id: config.clientMetadata().client_id })
   }).href
+}
+
+/**
+ * The provider could not be reached, or answered with a server error (it is down, or its
+ * own store is): nothing was decided, and the same request may succeed in a moment.
+ */
+export function providerUnavailable(error: unknown): boolean {
+  if (isOutage(error)) return true
+  const status = (error as { status?: unknown }).status ?? ((error as { cause?: unknown }).cause instanceof Response ? ((error as { cause: Response }).cause.status) : undefined)
+  return typeof status === 'number' && status >= 500
 }

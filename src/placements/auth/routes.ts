@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express'
 import { randomState } from 'openid-client'
+import { retryAfterSeconds } from '../../platform/outages.ts'
 import { sessionCookieName } from '../../platform/sessions.ts'
 import type { PlacementsContext } from '../context.ts'
 import { recordAudit } from '../domain/audit.ts'
@@ -7,12 +8,14 @@ import { hasAnyAccess } from '../domain/policies.ts'
 import { recordSignIn } from '../domain/sign-in.ts'
 import { isSupportUser, organisationsOf } from '../domain/users.ts'
 import { sameSecret } from '../../platform/security.ts'
-import { authorizationRequest, completeAuthorization, endSessionUrl, type PendingAuthorization } from './identity-provider.ts'
+import { authorizationRequest, completeAuthorization, endSessionUrl, providerUnavailable, type PendingAuthorization } from './identity-provider.ts'
 import { durationText } from './principal.ts'
 import { safeReturnPath } from './return-path.ts'
 
 /** How long a sign-in may take at the provider (account creation included). */
 const pendingSeconds = 3 * 3600
+/** How long a reload may still finish a sign-in whose code was exchanged but not yet recorded. */
+const verifiedSeconds = 15 * 60
 const emailShape = /^[^\s@<>]{1,64}@[^\s@<>]{1,189}$/
 
 /**
@@ -49,18 +52,36 @@ export function authRoutes(context: PlacementsContext): Router {
   router.get('/auth/callback', async (req: Request, res: Response) => {
     const state = typeof req.query.state === 'string' ? req.query.state : ''
     const cookieState = readCookie(req, stateCookie)
-    const pending = state && state === cookieState ? await context.store.get<PendingAuthorization>(`auth-request:${state}`) : undefined
+    const pendingKey = `auth-request:${state}`
+    const pending = state && state === cookieState ? await context.store.get<PendingAuthorization>(pendingKey) : undefined
     if (!pending) return res.status(400).render('auth/sign-in-problem.njk')
-    await context.store.delete(`auth-request:${state}`)
-    res.clearCookie(stateCookie, cookieOptions)
-    if (typeof req.query.error === 'string') return res.status(400).render('auth/sign-in-problem.njk')
-
-    let result
-    try {
-      result = await completeAuthorization(context.identityProvider, new URL(req.originalUrl, context.config.publicUrl), state, pending)
-    } catch (error) {
-      context.log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'sign-in callback refused')
+    const finished = async () => {
+      await context.store.delete(pendingKey)
+      res.clearCookie(stateCookie, cookieOptions)
+    }
+    if (typeof req.query.error === 'string') {
+      await finished()
       return res.status(400).render('auth/sign-in-problem.njk')
+    }
+
+    // The code can be exchanged once only. What the exchange proved is kept with the
+    // pending request until the sign-in is recorded, so that if anything after it fails
+    // (the database is restarting), reloading this page finishes the sign-in without it.
+    let result = pending.verified
+    if (!result) {
+      try {
+        result = await completeAuthorization(context.identityProvider, new URL(req.originalUrl, context.config.publicUrl), state, pending)
+      } catch (error) {
+        if (providerUnavailable(error)) {
+          // The provider did not take the code: it is still good, and so is the pending request.
+          context.log.error({ err: error }, 'identity provider unavailable')
+          return res.status(503).set('Retry-After', String(retryAfterSeconds.outage)).render('auth/provider-unavailable.njk')
+        }
+        context.log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'sign-in callback refused')
+        await finished()
+        return res.status(400).render('auth/sign-in-problem.njk')
+      }
+      await context.store.set(pendingKey, { ...pending, verified: result }, verifiedSeconds)
     }
     const { claims, idToken } = result
     const email = typeof claims.email === 'string' ? claims.email : undefined
@@ -78,6 +99,7 @@ export function authRoutes(context: PlacementsContext): Router {
     const user = await recordSignIn(context.db, identity, now)
     const organisations = user ? await organisationsOf(context.db, user.id) : []
     const isSupport = user ? await isSupportUser(context.db, user.id) : false
+    await finished()
 
     if (!user || !hasAnyAccess({ user, organisations, isSupport })) {
       req.session.regenerate({ noAccessEmail: email ?? '', noAccessUnverified: email !== undefined && !emailVerified, idToken })
