@@ -5,6 +5,7 @@ import { readSigninConfig } from './signin/config.ts'
 import { seedDevelopment } from './signin/seed.ts'
 import { demoPassword, demoPersonas } from './demo/personas.ts'
 import { startSignin } from './signin/server.ts'
+import { DataFolderInUseError } from './platform/data-folder-lock.ts'
 
 /**
  * `npm start`: both services, in development mode on the embedded database unless
@@ -47,7 +48,8 @@ try {
     console.warn(`Manage school placements is running at ${placements.url}${config.environment === 'development' ? ` (mailbox: ${placements.url}/dev/mailbox)` : ''}`)
   }
 } catch (error) {
-  console.error(error)
+  // A refusal that says what to do is the whole message; anything else keeps its stack.
+  console.error(error instanceof DataFolderInUseError ? error.message : error)
   await Promise.allSettled(running.map((service) => service.close()))
   process.exit(1)
 }

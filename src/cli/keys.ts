@@ -1,5 +1,5 @@
 import { publishBeforeSigningSeconds, retireOldKeys, rotateSigningKey } from '../signin/provider/keys.ts'
-import { openSigninDatabase } from './signin-database.ts'
+import { withSigninDatabase } from './signin-database.ts'
 
 /**
  * `npm run keys -- rotate`: adds a new signing key. Every running node publishes it
@@ -8,8 +8,7 @@ import { openSigninDatabase } from './signin-database.ts'
  * `npm run keys -- retire`: stops publishing all but the two newest keys.
  */
 const command = process.argv[2]
-const db = await openSigninDatabase()
-try {
+await withSigninDatabase(async (db) => {
   if (command === 'rotate') {
     const kid = await rotateSigningKey(db, new Date())
     console.warn(`New signing key ${kid}: every Sign-in node publishes it within a minute, and signs with it in ${publishBeforeSigningSeconds / 60} minutes.`)
@@ -18,6 +17,4 @@ try {
     console.error('usage: npm run keys -- rotate|retire')
     process.exitCode = 1
   }
-} finally {
-  await db.destroy()
-}
+})

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely'
-import { migrate, openDatabase } from '../platform/database.ts'
+import { migrate } from '../platform/database.ts'
 import { readPlacementsConfig } from '../placements/config.ts'
 import { placementsMigrations } from '../placements/database/migrations.ts'
 import { signinMigrations } from '../signin/database/migrations.ts'
+import { withDatabase } from './signin-database.ts'
 import { readSigninConfig } from '../signin/config.ts'
 
 /**
@@ -17,11 +18,9 @@ const services = [
 ]
 for (const service of services) {
   if (service.skip) continue
-  const db = await openDatabase<unknown>(service.location())
-  try {
+  await withDatabase<unknown>(service.location(), async (db) => {
     const applied = await migrate(db as Kysely<unknown>, service.migrations)
     console.warn(applied.length ? `${service.name}: applied ${applied.join(', ')}` : `${service.name}: database is up to date`)
-  } finally {
-    await db.destroy()
-  }
+  })
+  if (process.exitCode) break
 }

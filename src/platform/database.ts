@@ -7,6 +7,7 @@ import {
 } from 'kysely'
 import { Migrator, type Migration } from 'kysely/migration'
 import pg from 'pg'
+import { lockDataFolder } from './data-folder-lock.ts'
 
 /**
  * One query interface (Kysely) over two engines with the same SQL: PGlite, Postgres
@@ -36,14 +37,21 @@ export async function openDatabase<Schema>(location: DatabaseLocation, settings:
     pool.on('error', () => {})
     return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
   }
-  let client: PGlite
-  if ('directory' in location) {
+  if ('memory' in location) return new Kysely<Schema>({ dialect: new PGliteDialect(await PGlite.create()) })
+  // One process at a time on a data folder (data-folder-lock.ts): taken before opening, released on destroy.
+  const release = lockDataFolder(location.directory)
+  try {
     fs.mkdirSync(location.directory, { recursive: true })
-    client = await PGlite.create(location.directory)
-  } else {
-    client = await PGlite.create()
+    const client = await PGlite.create(location.directory)
+    const db = new Kysely<Schema>({ dialect: new PGliteDialect(client, release) })
+    // Kysely hands destroy() on to the driver (which closes PGlite and gives the lock back)
+    // only once the driver has been used: use it now, so closing always lets go.
+    await sql`select 1`.execute(db)
+    return db
+  } catch (error) {
+    release()
+    throw error
   }
-  return new Kysely<Schema>({ dialect: new PGliteDialect(client) })
 }
 
 /** Where the database is, for start-up messages: never the credentials in a URL. */
@@ -84,21 +92,25 @@ export async function lockUntilCommit<Schema>(trx: Transaction<Schema>, name: st
  */
 class PGliteDialect implements Dialect {
   readonly #client: PGlite
-  constructor(client: PGlite) {
+  readonly #onDestroyed: (() => void) | undefined
+  constructor(client: PGlite, onDestroyed?: () => void) {
     this.#client = client
+    this.#onDestroyed = onDestroyed
   }
   createAdapter() { return new PostgresAdapter() }
-  createDriver(): Driver { return new PGliteDriver(this.#client) }
+  createDriver(): Driver { return new PGliteDriver(this.#client, this.#onDestroyed) }
   createIntrospector(db: Kysely<unknown>) { return new PostgresIntrospector(db) }
   createQueryCompiler() { return new PostgresQueryCompiler() }
 }
 
 class PGliteDriver implements Driver {
   readonly #client: PGlite
+  readonly #onDestroyed: (() => void) | undefined
   #queue: Promise<void> = Promise.resolve()
   #release: (() => void) | undefined
-  constructor(client: PGlite) {
+  constructor(client: PGlite, onDestroyed?: () => void) {
     this.#client = client
+    this.#onDestroyed = onDestroyed
   }
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
@@ -125,7 +137,11 @@ class PGliteDriver implements Driver {
   }
   async destroy(): Promise<void> {
     await this.#queue
-    await this.#client.close()
+    try {
+      await this.#client.close()
+    } finally {
+      this.#onDestroyed?.()
+    }
   }
 }
 
