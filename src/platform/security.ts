@@ -125,9 +125,10 @@ export function errorPages(options: { log: (error: unknown, req: Request) => voi
   return function errorPageHandler(error: unknown, req: Request, res: Response, _next: NextFunction) {
     const outage = isOutage(error)
     const status = outage ? 503 : statusOf(error)
-    if (status >= 500) options.log(error, req)
+    // A 503 of our own choosing (too busy to hash a password) is expected under load, not a fault.
+    if (status >= 500 && (outage || status !== 503)) options.log(error, req)
     if (res.headersSent) return res.end()
-    if (outage) return renderServiceUnavailable(res)
+    if (status === 503) return renderServiceUnavailable(res)
     res.status(status)
     res.setHeader('Cache-Control', 'no-store')
     // Only a failed CSRF check means "the form expired"; any other refusal says so plainly.

@@ -108,6 +108,9 @@ test('a burst past the hashing queue is refused at once (503), and a refused att
   limitPasswordHashing(defaultHashing)
   const refused = emails.filter((_, i) => responses[i]!.status === 503)
   assert.ok(refused.length > 0, `none refused: ${JSON.stringify(statuses(responses))}`)
+  const busy = responses.find((r) => r.status === 503)!
+  assert.match(busy.text, /Sorry, the service is unavailable/, 'the GOV.UK service unavailable page')
+  assert.ok(Number(busy.headers.get('retry-after')) > 0)
   assert.equal(await passwordChecks(refused), 0, 'refused attempts were never checked')
 
   // The refused address still has all five attempts: four wrong ones are ordinary failures.
