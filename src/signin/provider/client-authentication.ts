@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import type { Clock } from '../../platform/clock.ts'
+import { isOutage, retryAfterSeconds } from '../../platform/outages.ts'
 import type { AttemptRule, ShortLivedStore } from '../../platform/short-lived-store.ts'
 import { digestSecret } from './clients.ts'
 
@@ -110,7 +111,11 @@ function clientAuthenticationLimits({ store, clock }: { store: ShortLivedStore, 
       })
       next()
     } catch (error) {
-      next(error)
+      if (!isOutage(error)) return next(error)
+      // The counters are out of reach: refuse (never skip the limit), in the services' own language.
+      res.setHeader('Retry-After', String(retryAfterSeconds.outage))
+      res.setHeader('Cache-Control', 'no-store')
+      res.status(503).json({ error: 'temporarily_unavailable', error_description: 'The service is unavailable; try again later' })
     }
   }
 }
