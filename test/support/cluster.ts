@@ -28,9 +28,10 @@ import { addAccount } from './signin-pages.ts'
  * How it starts: the databases are created and migrated with `npm run migrate`'s script
  * (migrate, then start, as in production); Placements is registered as a client of
  * Sign-in for the proxy's URLs; then the first node of each service starts alone and the
- * others once it is ready, so that the first start's one-off work (signing keys, cookie
- * keys) is done once. `startTogether: true` starts them all at once instead (to test that
- * very race). Sign-in runs with NODE_ENV=production; Placements with NODE_ENV=test, the
+ * others once it is ready (the first start's one-off work, signing keys and cookie keys,
+ * is safe either way; this keeps each test's start-up quick and its output readable).
+ * `startTogether: true` starts them all at once instead, as the cold-start test does.
+ * Sign-in runs with NODE_ENV=production; Placements with NODE_ENV=test, the
  * only way it accepts an http:// issuer.
  */
 export interface ClusterOptions {
