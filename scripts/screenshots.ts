@@ -8,7 +8,7 @@ import { startTestSignin } from '../test/support/signin.ts'
 import { startTestClient } from '../test/support/test-client.ts'
 
 /**
- * Renders Sign-in's page states (docs: shared/design/journeys.md, `dfe-sign-in--*`) and
+ * Renders Sign-in's page states (docs: docs/journeys.md, `dfe-sign-in--*`) and
  * captures each as screenshots/<state>.png. A test Sign-in (in-memory database, dev
  * mailbox) and a stand-in service called "Manage school placements" are started, then the
  * journeys are walked in Chromium with JavaScript on, as a person would.

@@ -1,7 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
 
 /**
- * Secrets never reach the logs (security.md, "secrets and logs"): anything that
+ * Secrets never reach the logs (docs/security.md, "secrets and logs"): anything that
  * could carry a password, code, token or session id is censored by path.
  */
 export const redactedPaths = [

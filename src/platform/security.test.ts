@@ -9,7 +9,7 @@ import { submit } from '../../test/support/oidc-flow.ts'
 import { startSigninWithTestService, startTestSignin, type TestSignin } from '../../test/support/signin.ts'
 import { addAccount, pageTitle, startJourney, visibleText } from '../../test/support/signin-pages.ts'
 
-// The platform's security middleware (security.md, "headers", "CSRF", "input",
+// The platform's security middleware (docs/security.md, "headers", "CSRF", "input",
 // "sessions"), checked against a running Sign-in over real HTTP.
 const serviceUrl = 'http://localhost:4999'
 const redirectUri = `${serviceUrl}/callback`

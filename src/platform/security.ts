@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { isOutage, retryAfterSeconds } from './outages.ts'
 
 /**
- * Response headers from security.md ("headers"): a CSP with a fresh nonce per response
+ * Response headers from docs/security.md ("headers"): a CSP with a fresh nonce per response
  * and no 'unsafe-inline', no framing, HSTS, a strict referrer policy, and no-store on
  * every page we render (form pages and signed-in pages alike; static assets are cached).
  */
@@ -61,14 +61,14 @@ export function noStore(_req: Request, res: Response, next: NextFunction) {
   next()
 }
 
-/** Form bodies only, small ones (security.md, "input"): 16 KiB is far above any form here. */
+/** Form bodies only, small ones (docs/security.md, "input"): 16 KiB is far above any form here. */
 export const formBodyLimit = '16kb'
 export function formBodies() {
   return express.urlencoded({ extended: false, limit: formBodyLimit, parameterLimit: 50 })
 }
 
 /**
- * Synchroniser token (security.md, "CSRF"): one random token per session, put in every
+ * Synchroniser token (docs/security.md, "CSRF"): one random token per session, put in every
  * form, compared in constant time on every state-changing request. SameSite=Lax cookies
  * are the second line.
  */

@@ -13,7 +13,7 @@ import { migrate } from './database.ts'
 import { sessions } from './sessions.ts'
 import { connectRedis, PostgresShortLivedStore, RedisShortLivedStore, shortLivedMigration, type ShortLivedStore, type ShortLivedTable } from './short-lived-store.ts'
 
-// Server-side sessions (security.md, "sessions") on a small app over real HTTP, with the
+// Server-side sessions (docs/security.md, "sessions") on a small app over real HTTP, with the
 // real short-lived store (PostgreSQL table, or Redis when REDIS_URL is set).
 const idleSeconds = 20 * 60
 const absoluteSeconds = 12 * 3600

@@ -5,7 +5,7 @@ import { renderServiceUnavailable } from './security.ts'
 import type { ShortLivedStore } from './short-lived-store.ts'
 
 /**
- * Server-side web sessions (security.md, "sessions"): an opaque random id in a cookie,
+ * Server-side web sessions (docs/security.md, "sessions"): an opaque random id in a cookie,
  * the data in the short-lived store under a hash of that id (the store never holds a
  * usable id), an idle timeout and an absolute lifetime enforced on every request, and
  * a new id whenever someone signs in.

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely'
 import type { SigninDatabase } from './database/schema.ts'
 
 /**
- * The audit trail (security.md, "audit"): what happened, to whom, from where, and the
+ * The audit trail (docs/security.md, "audit"): what happened, to whom, from where, and the
  * outcome. Never a password, code, token or session id.
  */
 export type AuditEventName =

@@ -12,7 +12,7 @@ import { actionContext } from '../context.ts'
 import { removeMembership } from '../domain/actions.ts'
 import { findUserByEmail } from '../domain/users.ts'
 
-// Access rules (journeys.md, "Placements: pages and rules"), over real HTTP with both
+// Access rules (docs/journeys.md, "Placements: pages and rules"), over real HTTP with both
 // services running. The clock is fake so timeouts can be crossed without waiting.
 const clock = new FakeClock(new Date())
 let services: TestServices

@@ -3,7 +3,7 @@ import type { Migration } from 'kysely/migration'
 
 /**
  * Every email is written to the outbox in the same transaction as the change that
- * causes it (architecture.md, "Email"), so a change and its email stand or fall together.
+ * causes it (docs/architecture.md, "Email"), so a change and its email stand or fall together.
  */
 export interface OutboxTable {
   outbox: {

@@ -4,7 +4,7 @@ import { normaliseEmail } from './accounts.ts'
 import { codesMatch, generateCode, hashCode } from './verification-codes.ts'
 
 /**
- * Emailed one-time codes (security.md, "verification codes"): stored as keyed hashes,
+ * Emailed one-time codes (docs/security.md, "verification codes"): stored as keyed hashes,
  * single use, a new one replaces the old, short expiry, 5 wrong entries kill a code,
  * at most 5 codes per address per hour.
  */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { commonPasswordCount, isCommonPassword } from './common-passwords.ts'
 
-test('the list holds at least 100,000 passwords (security.md)', () => {
+test('the list holds at least 100,000 passwords (docs/security.md)', () => {
   assert.ok(commonPasswordCount() >= 100_000, `${commonPasswordCount()} passwords`)
 })
 

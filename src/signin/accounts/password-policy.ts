@@ -2,7 +2,7 @@ import { isCommonPassword } from './common-passwords.ts'
 
 /**
  * New-password rules from NIST SP 800-63B-4 §3.1.1.2 and the NCSC password guidance
- * (security.md, "password policy"): a length floor and ceiling counted in Unicode code
+ * (docs/security.md, "password policy"): a length floor and ceiling counted in Unicode code
  * points, no truncation, no composition rules, and a blocklist of common, breached or
  * easily guessed passwords and of the person's own email address or name.
  */

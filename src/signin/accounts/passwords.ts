@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os'
 import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2'
 
 /**
- * OWASP Password Storage Cheat Sheet, first Argon2id row (security.md, "password storage").
+ * OWASP Password Storage Cheat Sheet, first Argon2id row (docs/security.md, "password storage").
  * The parameters travel inside each PHC string, so raising them later only needs
  * `needsRehash` on the next successful sign-in.
  */
@@ -126,7 +126,7 @@ let dummyHash: Promise<string> | undefined
 /**
  * For a sign-in with an unknown email address: do the same argon2 work a real
  * check would, so the response time does not say whether the account exists
- * (security.md, "enumeration"). The dummy hash is of a random secret nobody knows,
+ * (docs/security.md, "enumeration"). The dummy hash is of a random secret nobody knows,
  * so the result is meaningless and thrown away.
  */
 export async function spendOneHash(password: string): Promise<void> {

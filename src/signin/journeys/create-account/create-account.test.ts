@@ -11,7 +11,7 @@ import { passwordMessages } from '../../accounts/password-policy.ts'
 import { codeMessages } from '../codes.ts'
 
 // Create an account on the way to a service, over real HTTP: every step, its errors,
-// the code rules (security.md, "verification codes") and no enumeration.
+// the code rules (docs/security.md, "verification codes") and no enumeration.
 const serviceUrl = 'http://localhost:4999'
 const redirectUri = `${serviceUrl}/callback`
 const clock = new FakeClock(new Date())

@@ -9,7 +9,7 @@ import { addAccount, errorSummary, fieldError, inputValue, pageTitle, startJourn
 import { SignInThrottle, throttleRules } from '../../accounts/sign-in-throttle.ts'
 import { messages } from './routes.ts'
 
-// Sign in over real HTTP: the page, its errors, wrong-password limits (security.md,
+// Sign in over real HTTP: the page, its errors, wrong-password limits (docs/security.md,
 // "wrong passwords"), no enumeration, the audit trail and a new session id on success.
 const serviceUrl = 'http://localhost:4999'
 const redirectUri = `${serviceUrl}/callback`
