@@ -8,7 +8,8 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 export const screenshotsDir = `${repoRoot}screenshots`
 
-// The WCAG levels GOV.UK services must meet; no rule is disabled on purpose.
+// The WCAG levels GOV.UK services must meet; no rule is disabled on purpose. The best-practice
+// `region` rule is added: every piece of content must sit in a landmark (header, main, footer).
 const axeTags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
 
 // Debian's Chromium rather than a Playwright download: nothing is fetched at test time.
@@ -47,7 +48,7 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
   try {
     // Legacy mode runs axe once in the page instead of per frame plus a blank page to merge:
     // about 0.3 s instead of 1 s a check, and our pages have no cross-origin frames to miss.
-    results = await new AxeBuilder({ page: checked }).withTags(axeTags).setLegacyMode(true).analyze()
+    results = await new AxeBuilder({ page: checked }).withTags(axeTags).options({ rules: { region: { enabled: true } } }).setLegacyMode(true).analyze()
   } finally {
     if (checked !== page) await checked.context().close()
   }
