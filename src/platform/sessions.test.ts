@@ -25,6 +25,7 @@ let prefix: string
 let store: ShortLivedStore
 let server: http.Server
 let url: string
+let writes = 0
 
 before(async () => {
   database = await freshDatabase<ShortLivedTable>()
@@ -35,7 +36,15 @@ before(async () => {
   store = redis ? new RedisShortLivedStore(redis, prefix) : new PostgresShortLivedStore(database.db, clock)
 
   const app = express()
-  app.use(sessions({ cookieName, secure: false, idleTimeoutSeconds: idleSeconds, absoluteTimeoutSeconds: absoluteSeconds, store, clock }))
+  // Counts the writes, to prove a request that changes nothing is not written back.
+  const counted: ShortLivedStore = new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'set') return (...args: Parameters<ShortLivedStore['set']>) => { writes++; return target.set(...args) }
+      const value: unknown = Reflect.get(target, property, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+  app.use(sessions({ cookieName, secure: false, idleTimeoutSeconds: idleSeconds, absoluteTimeoutSeconds: absoluteSeconds, store: counted, clock }))
   app.get('/set', (req, res) => {
     req.session.set('value', String(req.query.value))
     res.send('set')
@@ -89,7 +98,7 @@ test('a session carries data between requests under an opaque id in an HttpOnly,
   assert.deepEqual(await read(browser), { value: 'hello', ended: null })
 })
 
-test('the idle timeout: 20 minutes without a request ends the session on the server', async () => {
+test('the idle timeout: 20 minutes (at most 21) without a request ends the session on the server', async () => {
   const browser = new HttpSession()
   await browser.get(`${url}/set?value=busy`)
   const id = browser.cookie(cookieName)!
@@ -98,13 +107,45 @@ test('the idle timeout: 20 minutes without a request ends the session on the ser
     clock.advanceSeconds(idleSeconds - 60)
     assert.equal((await read(browser)).value, 'busy', `after ${(i + 1) * 19} minutes of activity`)
   }
-  clock.advanceSeconds(idleSeconds)
+  clock.advanceSeconds(idleSeconds + 60)
   const stale = await read(browser)
-  assert.equal(stale.value, null, 'idle for 20 minutes: the data is gone')
+  assert.equal(stale.value, null, 'idle for 21 minutes: the data is gone')
   assert.equal(stale.ended, 'idle', 'and the request is told why (for "You have been signed out")')
   assert.equal(await store.get(storeKey(id)), undefined, 'removed from the store')
   const replay = await new HttpSession().get(`${url}/get`, { cookie: `${cookieName}=${id}` })
   assert.deepEqual(JSON.parse(replay.text), { value: null, ended: null }, 'the old id is simply unknown now')
+})
+
+test('a request within a minute of the last write that changes nothing is not written back; the session still ends 20 to 21 minutes after the last request', async () => {
+  const browser = new HttpSession()
+  await browser.get(`${url}/set?value=quiet`)
+  const first = writes
+  clock.advanceSeconds(59)
+  assert.equal((await read(browser)).value, 'quiet')
+  assert.equal(writes, first, 'nothing changed within the minute: no write')
+  await browser.get(`${url}/set?value=changed`)
+  assert.equal(writes, first + 1, 'a change is always written')
+  clock.advanceSeconds(61)
+  await read(browser)
+  assert.equal(writes, first + 2, 'over a minute since the last write: the last-seen time is written')
+
+  // Any read that finds the session alive writes it again, so each case uses its own session.
+  async function idleSessionAfter(lastRequestWritten: boolean, idle: number): Promise<string | null> {
+    const browser = new HttpSession()
+    await browser.get(`${url}/set?value=idle`)
+    if (!lastRequestWritten) {
+      clock.advanceSeconds(59)
+      await read(browser)
+    }
+    clock.advanceSeconds(idle)
+    return (await read(browser)).ended
+  }
+  // Last request not written (59 s after the write): ends 20 minutes and 1 second after it.
+  assert.equal(await idleSessionAfter(false, idleSeconds), null, 'unwritten last request, 20 minutes later: still there')
+  assert.equal(await idleSessionAfter(false, idleSeconds + 1), 'idle', 'unwritten last request, 20 minutes and 1 second later: ended')
+  // Last request written: ends 21 minutes after it, never later.
+  assert.equal(await idleSessionAfter(true, idleSeconds + 59), null, 'written last request, 20 min 59 s later: still there')
+  assert.equal(await idleSessionAfter(true, idleSeconds + 60), 'idle', 'written last request, 21 minutes later: ended')
 })
 
 test('the absolute timeout: 12 hours after it began, however busy, the session ends', async () => {
