@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import type { PlacementsContext } from '../context.ts'
 import { canUseSupportConsole, canViewOrganisation, hasAnyAccess, type Principal } from '../domain/policies.ts'
-import { findUserById, isSupportUser, organisationsOf } from '../domain/users.ts'
+import { findPrincipal } from '../domain/users.ts'
 import { safeReturnPath } from './return-path.ts'
 
 declare module 'express-serve-static-core' {
@@ -15,9 +15,9 @@ export function loadPrincipal(context: PlacementsContext) {
   return async function loadPrincipalMiddleware(req: Request, res: Response, next: NextFunction) {
     const userId = req.session.get<string>('userId')
     if (userId) {
-      const user = await findUserById(context.db, userId)
-      if (user) {
-        req.principal = { user, organisations: await organisationsOf(context.db, user.id), isSupport: await isSupportUser(context.db, user.id) }
+      const principal = await findPrincipal(context.db, userId)
+      if (principal) {
+        req.principal = principal
         res.locals.principal = req.principal
         res.locals.currentOrganisationId = req.session.get<string>('organisationId')
         res.locals.timeout = {

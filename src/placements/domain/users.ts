@@ -1,4 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely'
+import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import type { PlacementsDatabase } from '../database/schema.ts'
 
 /** The queries about users, organisations and memberships, in one place. */
@@ -18,6 +19,23 @@ export function isId(value: unknown): value is string {
 export async function findUserById(db: Db, id: string): Promise<User | undefined> {
   if (!isId(id)) return undefined
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+/**
+ * Who is signed in, with their organisations (by name) and whether they are a support
+ * user: one query, read on every request (ADR 8).
+ */
+export async function findPrincipal(db: Db, id: string): Promise<{ user: User, organisations: Organisation[], isSupport: boolean } | undefined> {
+  if (!isId(id)) return undefined
+  const row = await db.selectFrom('users').selectAll('users').select((eb) => [
+    eb.exists(eb.selectFrom('support_users').select('support_users.user_id').whereRef('support_users.user_id', '=', 'users.id')).as('is_support'),
+    jsonArrayFrom(eb.selectFrom('organisations').innerJoin('memberships', 'memberships.organisation_id', 'organisations.id')
+      .selectAll('organisations').whereRef('memberships.user_id', '=', 'users.id').orderBy('organisations.name')).as('organisations')
+  ]).where('users.id', '=', id).executeTakeFirst()
+  if (!row) return undefined
+  const { is_support: isSupport, organisations, ...user } = row
+  // JSON carries the timestamp as text: give it back its type.
+  return { user, isSupport: isSupport === true, organisations: organisations.map((organisation) => ({ ...organisation, created_at: new Date(organisation.created_at) })) }
 }
 
 export async function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
