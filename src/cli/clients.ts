@@ -3,12 +3,12 @@ import { parseArguments, withSigninDatabase } from './signin-database.ts'
 
 /**
  * `npm run clients -- register --id ID --name NAME --redirect-uri URI [--redirect-uri URI…]
- *   --post-logout-redirect-uri URI [--client-uri URI] [--jwks-uri URI | --secret SECRET]`
+ *   --post-logout-redirect-uri URI [--client-uri URI] [--backchannel-logout-uri URI] [--jwks-uri URI | --secret SECRET]`
  * Registers a service or updates it. Without --jwks-uri (private_key_jwt) a new secret is
  * generated and printed once; only its digest is stored.
  * `npm run clients -- list` shows the registered services.
  */
-const usage = 'usage: npm run clients -- register --id ID --name NAME --redirect-uri URI --post-logout-redirect-uri URI [--client-uri URI] [--jwks-uri URI | --secret SECRET]\n       npm run clients -- list'
+const usage = 'usage: npm run clients -- register --id ID --name NAME --redirect-uri URI --post-logout-redirect-uri URI [--client-uri URI] [--backchannel-logout-uri URI] [--jwks-uri URI | --secret SECRET]\n       npm run clients -- list'
 
 const { command, options } = parseArguments(process.argv.slice(2))
 const one = (name: string) => options.get(name)?.at(-1)
@@ -25,7 +25,7 @@ await withSigninDatabase(async (db) => {
       if (!clientId || !name || redirectUris.length === 0) throw new Error(usage)
       const jwksUri = one('jwks-uri')
       const secret = jwksUri ? undefined : one('secret') ?? generateClientSecret()
-      await registerClient(db, { clientId, name, redirectUris, postLogoutRedirectUris, clientUri: one('client-uri'), secret, jwksUri }, new Date())
+      await registerClient(db, { clientId, name, redirectUris, postLogoutRedirectUris, clientUri: one('client-uri'), backchannelLogoutUri: one('backchannel-logout-uri'), secret, jwksUri }, new Date())
       console.warn(`Registered ${clientId} (${name}).`)
       if (secret && !one('secret')) console.warn(`Client secret (shown once, store it in the service's configuration):\n${secret}`)
     } else {

@@ -5,6 +5,7 @@ import { sessions } from '../platform/sessions.ts'
 import { serveAssets, useViews } from '../platform/views.ts'
 import type { IdentityProvider } from './auth/identity-provider.ts'
 import { authRoutes, formsAfterSessionEnded } from './auth/routes.ts'
+import { backChannelLogoutRoutes } from './auth/back-channel-logout.ts'
 import { loadPrincipal } from './auth/principal.ts'
 import { serviceName, type PlacementsContext } from './context.ts'
 import { recordAudit } from './domain/audit.ts'
@@ -30,6 +31,8 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
   app.use(securityHeaders())
   // Static assets first: fetching a stylesheet is not activity and must not extend a session.
   usePlacementsViews(app, context.identityProvider)
+  // Server to server, from the provider: no session, no CSRF token (the signed token is the proof).
+  app.use(backChannelLogoutRoutes(context))
 
   app.use(sessions({
     cookieName: sessionCookieBaseName,

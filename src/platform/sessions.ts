@@ -68,10 +68,14 @@ export class Session {
     delete this.data[key]
   }
 
-  /** A new id (no fixation) and a fresh lifetime, keeping the data given. */
+  /**
+   * A new id (no fixation) and a fresh lifetime, keeping the data given. The id is known at
+   * once (so a sign-in can file it for back-channel logout); it is stored, and its cookie
+   * set, when the response goes, unless the session is left empty.
+   */
   regenerate(keep: Record<string, unknown> = {}): void {
     this.#previousId ??= this.id
-    this.id = undefined
+    this.id = newSessionId()
     this.data = { ...keep }
     this.createdAt = Number.NaN
   }
@@ -103,6 +107,15 @@ export function sessionCookieName(base: string, secure: boolean): string {
  * visit. The timestamps enforce the timeouts; the store's expiry only tidies up.
  */
 const endNoticeSeconds = 3600
+
+function newSessionId(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/** Where a session is kept in the short-lived store: under a hash of its id, never the id. */
+export function sessionStoreKey(id: string): string {
+  return storeKey(id)
+}
 
 function storeKey(id: string): string {
   return 'session:' + createHash('sha256').update(id).digest('base64url')
@@ -167,12 +180,13 @@ export function sessions(options: SessionOptions) {
 
     async function save(): Promise<void> {
       if (session.previousId) await options.store.delete(storeKey(session.previousId))
-      if (session.destroyed || (!session.id && Object.keys(session.data).length === 0)) {
+      const fresh = session.id === undefined || session.id !== id
+      if (session.destroyed || (fresh && Object.keys(session.data).length === 0)) {
         if (id && !res.headersSent) res.clearCookie(name, cookieOptions)
         return
       }
-      if (!session.id) {
-        session.id = randomBytes(32).toString('base64url')
+      session.id ??= newSessionId()
+      if (session.id !== id) {
         if (Number.isNaN(session.createdAt)) session.createdAt = now
         if (!res.headersSent) res.cookie(name, session.id, cookieOptions)
       }

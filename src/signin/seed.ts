@@ -32,6 +32,7 @@ export async function seedDevelopment(db: Kysely<SigninDatabase>, now: Date, cli
       redirectUris: [`${client.placementsUrl}/auth/callback`],
       postLogoutRedirectUris: [`${client.placementsUrl}/signed-out`],
       clientUri: `${client.placementsUrl}/`,
+      backchannelLogoutUri: `${client.placementsUrl}/auth/backchannel-logout`,
       secret: client.secret
     }, now)
   }

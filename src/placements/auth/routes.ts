@@ -8,6 +8,7 @@ import { hasAnyAccess } from '../domain/policies.ts'
 import { recordSignIn } from '../domain/sign-in.ts'
 import { isSupportUser, organisationsOf } from '../domain/users.ts'
 import { sameSecret } from '../../platform/security.ts'
+import { fileSessionForLogout } from './back-channel-logout.ts'
 import { authorizationRequest, completeAuthorization, endSessionUrl, providerUnavailable, type PendingAuthorization } from './identity-provider.ts'
 import { durationText } from './principal.ts'
 import { safeReturnPath } from './return-path.ts'
@@ -107,6 +108,8 @@ export function authRoutes(context: PlacementsContext): Router {
     }
     // New session id at sign-in: nothing from before it survives (no fixation).
     req.session.regenerate({ userId: user.id, idToken, signedInAt: now.getTime() })
+    // So the provider can end this session when the person signs out there (back-channel logout).
+    await fileSessionForLogout(context, claims.sid, req.session.id)
     if (pending.returnTo) return res.redirect(303, pending.returnTo)
     if (isSupport) return res.redirect(303, '/support/organisations')
     if (organisations.length === 1) {

@@ -74,6 +74,9 @@ export type CodePurpose = 'confirm-email' | 'reset-password'
 export interface ClientMetadataRow {
   redirect_uris: string[]
   post_logout_redirect_uris: string[]
+  /** OpenID Connect Back-Channel Logout: where the service is told that a person signed out here. */
+  backchannel_logout_uri?: string
+  backchannel_logout_session_required?: boolean
   /** The service's start page: where "go back to the service" leads. */
   client_uri?: string
   token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'

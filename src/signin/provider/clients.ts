@@ -14,6 +14,8 @@ export interface ClientRegistration {
   redirectUris: string[]
   postLogoutRedirectUris: string[]
   clientUri?: string | undefined
+  /** The service's back-channel logout endpoint (sessions are identified by `sid`). */
+  backchannelLogoutUri?: string | undefined
   /** Plain secret to store (hashed); omit with `jwksUri`/`jwks` for private_key_jwt. */
   secret?: string | undefined
   jwksUri?: string | undefined
@@ -30,7 +32,7 @@ export function generateClientSecret(): string {
 }
 
 export async function registerClient(db: Kysely<SigninDatabase>, registration: ClientRegistration, now: Date): Promise<void> {
-  for (const uri of [...registration.redirectUris, ...registration.postLogoutRedirectUris, ...(registration.clientUri ? [registration.clientUri] : [])]) {
+  for (const uri of [...registration.redirectUris, ...registration.postLogoutRedirectUris, ...(registration.clientUri ? [registration.clientUri] : []), ...(registration.backchannelLogoutUri ? [registration.backchannelLogoutUri] : [])]) {
     const url = new URL(uri)
     if (url.protocol !== 'https:' && url.hostname !== 'localhost') throw new Error(`${uri} must use https (or be on localhost)`)
     if (url.hash) throw new Error(`${uri} must not have a fragment`)
@@ -43,6 +45,7 @@ export async function registerClient(db: Kysely<SigninDatabase>, registration: C
     post_logout_redirect_uris: registration.postLogoutRedirectUris,
     token_endpoint_auth_method: authMethod,
     ...(registration.clientUri ? { client_uri: registration.clientUri } : {}),
+    ...(registration.backchannelLogoutUri ? { backchannel_logout_uri: registration.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
     ...(registration.jwksUri ? { jwks_uri: registration.jwksUri } : {}),
     ...(registration.jwks ? { jwks: registration.jwks } : {})
   }

@@ -71,6 +71,7 @@ export function createProvider(options: ProviderOptions): Provider {
     ctx.body = views.render(template, { cspNonce: (ctx.res as unknown as { locals?: { cspNonce?: string } }).locals?.cspNonce, productName: options.serviceName, ...context })
   }
 
+  const issuerIsLocal = new URL(options.issuer).hostname === 'localhost'
   const configuration: Configuration = {
     adapter: options.adapter,
     jwks: { keys: options.jwks as never },
@@ -88,6 +89,14 @@ export function createProvider(options: ProviderOptions): Provider {
     scopes: ['openid', 'email', 'profile'],
     routes: providerRoutes,
     responseTypes: ['code'],
+    // oidc-provider refuses to call loopback and private addresses (SSRF protection) for
+    // back-channel logout and JWKS URIs. A Sign-in that itself runs on localhost
+    // (development, tests) may call services on localhost; any other keeps the protection.
+    fetch: (url, init) => {
+      if (!issuerIsLocal || typeof url !== 'string' || new URL(url).hostname !== 'localhost') return globalThis.fetch(url, init)
+      const { dispatcher: _protected, ...rest } = init as RequestInit & { dispatcher?: unknown }
+      return globalThis.fetch(url, rest)
+    },
     pkce: { required: () => true },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     enabledJWA: {
@@ -105,6 +114,8 @@ export function createProvider(options: ProviderOptions): Provider {
           render(ctx, 'provider/signed-out.njk', { clientName: ctx.oidc.client?.clientName })
         }
       },
+      // Services registered with a back-channel logout URI are told when a person signs out here.
+      backchannelLogout: { enabled: true },
       userinfo: { enabled: true },
       revocation: { enabled: true }
     },
@@ -160,5 +171,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const provider = new Provider(options.issuer, configuration)
   provider.proxy = options.trustProxy
   provider.on('server_error', (_ctx, error) => options.log.error({ err: error }, 'provider error'))
+  // A service that could not be told of a sign-out keeps its session until it times out: worth knowing.
+  provider.on('backchannel.error', (_ctx, error, client) => options.log.warn({ err: error, clientId: client.clientId }, 'back-channel logout not delivered'))
   return provider
 }
