@@ -45,11 +45,11 @@ async function postAs(http: HttpSession, tokenPage: string, path: string, form: 
   return http.post(url(path), { _csrf: csrfFrom((await get(http, tokenPage)).text), ...form })
 }
 
-/** The text of each body row of the first table, tags and the small-screen column labels stripped. */
+/** The text of each body row of the first table, tags and the small-screen column labels stripped (<wbr> joins). */
 function tableRows(html: string): string[] {
   const body = html.match(/<tbody[^>]*>([\s\S]*?)<\/tbody>/)?.[1] ?? ''
   return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) => row[1]!
-    .replace(/<span class="app-table__label"[^>]*>[^<]*<\/span>/g, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim())
+    .replace(/<span class="app-table__label"[^>]*>[^<]*<\/span>|<wbr>/g, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim())
 }
 
 /** The summary list's rows: "key: value", tags stripped. */
