@@ -597,6 +597,9 @@ describe('audit trail', () => {
     await recordAudit(services.placements.context.db, { event: 'session-timed-out', actorUserId: anneId, subjectUserId: anneId }, new Date())
     const row = tableRows((await get(colin, '/support/audit')).text)[0]!
     assert.match(row, /Session ended Anne Wilson anne.wilson@example.com anne.wilson@example.com\s+Timed out$/)
+    // An event in no organisation leaves "Organisation" out of the stacked rows on small screens, not an empty heading.
+    const page = (await get(colin, '/support/audit')).text
+    assert.match(page, /<td class="govuk-table__cell app-table__cell--empty govuk-!-font-size-16" role="cell"><span class="app-table__label" aria-hidden="true">Organisation<\/span><\/td>/)
     assert.doesNotMatch(row, /Success/)
   })
 
