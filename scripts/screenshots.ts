@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import type { Locator, Page } from 'playwright-core'
 import type { Browser } from 'playwright-core'
 import { demoPassword } from '../src/demo/personas.ts'
-import { launchBrowser, newPage, screenshot, screenshotsDir } from '../test/support/browser.ts'
+import { launchBrowser, narrowestWidth, newPage, screenshot, screenshotsDir } from '../test/support/browser.ts'
 import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'
 import { startTestClient } from '../test/support/test-client.ts'
@@ -23,18 +23,31 @@ const serviceName = 'Manage school placements'
 const password = 'correct horse battery staple 2026'
 const written: string[] = []
 
+/** Each state twice: at the test's desktop width, and at 320 CSS pixels (`<state>--320.png`, WCAG 1.4.10 Reflow). */
 async function capture(page: Page, state: string, prefix = 'dfe-sign-in', options: { fullPage?: boolean } = {}): Promise<void> {
   // Web fonts and the GOV.UK JavaScript (error summary focus, password toggles) settle first.
   await page.waitForLoadState('load')
   await page.evaluate(() => document.fonts.ready.then(() => undefined))
+  await captureAtThisWidth(page, `${prefix}--${state}`, options)
+  const desktop = page.viewportSize()
+  if (!desktop) return
+  await page.setViewportSize({ width: narrowestWidth, height: desktop.height })
+  try {
+    await captureAtThisWidth(page, `${prefix}--${state}--${narrowestWidth}`, options)
+  } finally {
+    await page.setViewportSize(desktop)
+  }
+}
+
+async function captureAtThisWidth(page: Page, name: string, options: { fullPage?: boolean }): Promise<void> {
   if (options.fullPage === false) {
     // What is on screen only: a modal's backdrop covers the viewport, not the whole page.
-    const path = `${screenshotsDir}/${prefix}--${state}.png`
+    const path = `${screenshotsDir}/${name}.png`
     await page.screenshot({ path })
     written.push(path)
     return
   }
-  written.push(await screenshot(page, `${prefix}--${state}`))
+  written.push(await screenshot(page, name))
 }
 
 async function clickAndWait(page: Page, target: Locator): Promise<void> {
@@ -177,9 +190,30 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
       await capturePlacements(page, 'support-organisations')
     }
     if (await hasPage(page, '/support/organisations/new')) {
-      await clickAndWait(page, page.locator('main form').getByRole('button', { name: 'Add organisation', exact: true }))
+      await expectHeading(page, 'Add an organisation')
+      await capturePlacements(page, 'support-add-organisation')
+      await page.getByLabel('School', { exact: true }).check()
+      await capturePlacements(page, 'support-add-organisation-school')
+      await page.getByLabel('Teacher training provider', { exact: true }).check()
+      await clickAndWait(page, page.locator('main form').getByRole('button', { name: 'Continue', exact: true }))
       await expectErrorSummary(page)
       await capturePlacements(page, 'support-add-organisation-error')
+      await page.locator('#name').fill('Northfield and District Schools Centred Initial Teacher Training')
+      await page.locator('#ukprn').fill('10099001')
+      await page.locator('#providerCode').fill('9NF')
+      await clickAndWait(page, page.locator('main form').getByRole('button', { name: 'Continue', exact: true }))
+      await expectHeading(page, 'Check your answers')
+      await capturePlacements(page, 'support-add-organisation-check')
+      await clickAndWait(page, button(page, 'Confirm and add organisation'))
+      await expectHeading(page, 'Organisations')
+      await capturePlacements(page, 'support-organisation-added')
+    }
+    await page.goto(`${placements.url}/support/organisations?q=Oakwood`)
+    const oakwood = page.locator('main').getByRole('link', { name: 'Oakwood Primary School', exact: true })
+    if (await oakwood.count() > 0) {
+      await clickAndWait(page, oakwood)
+      await expectHeading(page, 'Oakwood Primary School')
+      await capturePlacements(page, 'support-organisation')
     }
     if (await hasPage(page, '/support/support-users')) {
       await expectHeading(page, 'Support users')

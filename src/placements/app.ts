@@ -68,7 +68,9 @@ function navigation(req: Request, res: Response, next: NextFunction) {
   const at = (prefix: string) => req.path.startsWith(prefix)
   const items = []
   if (principal.isSupport) {
-    items.push({ text: 'Organisations', href: '/support/organisations', active: at('/support/organisations') })
+    // An organisation's own pages are reached from the console's list, so they sit under it.
+    const inOrganisation = at('/organisations/')
+    items.push({ text: 'Organisations', href: '/support/organisations', active: at('/support/organisations') || inOrganisation })
     items.push({ text: 'Support users', href: '/support/support-users', active: at('/support/support-users') })
     items.push({ text: 'Audit trail', href: '/support/audit', active: at('/support/audit') })
   }

@@ -85,6 +85,11 @@ async function navigationLinks(page: Page): Promise<string[]> {
   return page.locator('.govuk-service-navigation__list a, .govuk-service-navigation__list button').evaluateAll((links) => links.map((l) => (l.textContent ?? '').trim()))
 }
 
+/** The header's items marked as where the person is. */
+async function activeNavigation(page: Page): Promise<string[]> {
+  return page.locator('.govuk-service-navigation__item--active').evaluateAll((items) => items.map((i) => (i.textContent ?? '').trim()))
+}
+
 /** Opens Sign-in's development mailbox in a second tab, reads the newest code sent to this address. */
 async function codeFromMailbox(page: Page, signinUrl: string, email: string, label: string): Promise<string> {
   const mailbox = await page.context().newPage()
@@ -452,6 +457,9 @@ for (const javaScript of [true, false]) {
         await clickAndWait(colin, button(colin, 'Search'))
         await clickAndWait(colin, colin.locator('main').getByRole('link', { name: organisation, exact: true }))
         await expectPlacementsPage(colin, placements.url, organisationPath, new RegExp(`${escapeRegExp(organisation)}$`))
+        // Reached from the console: breadcrumbs back up to it, and "Organisations" is where we are.
+        assert.deepEqual(await colin.locator('.govuk-breadcrumbs__list-item').allInnerTexts(), ['Support console', 'Organisations', organisation])
+        assert.deepEqual(await activeNavigation(colin), ['Organisations'])
         await expectAccessible(colin, `${mode} (1): ${organisation}`)
 
         await clickAndWait(colin, button(colin, 'Add user'))
@@ -507,6 +515,86 @@ for (const javaScript of [true, false]) {
         await expectAccessible(page, `${mode} (1): signed in after creating an account`)
       } finally {
         await page.context().close()
+      }
+    })
+
+    it('Colin adds an organisation (its type shows only its references), checks his answers, changes one, confirms; then support users and the audit trail', { timeout: 240_000 }, async () => {
+      const { placements } = services
+      const provider = javaScript
+        ? { name: 'Riverbank SCITT', ukprn: '10077001', providerCode: '7J1' }
+        : { name: 'Hillside SCITT', ukprn: '10077002', providerCode: '7N2' }
+      const colin = await openPage(browser, javaScript)
+      try {
+        await colin.goto(`${placements.url}/sign-in`)
+        await signInAtSignin(colin, 'colin.chapman@education.gov.uk')
+        await expectPlacementsPage(colin, placements.url, '/support/organisations', /Organisations$/)
+        assert.deepEqual(await activeNavigation(colin), ['Organisations'])
+
+        await clickAndWait(colin, button(colin, 'Add organisation'))
+        await expectPlacementsPage(colin, placements.url, '/support/organisations/new', /Add an organisation$/)
+        assert.deepEqual(await activeNavigation(colin), ['Organisations'])
+        const visible = async () => ({
+          urn: await colin.locator('#urn').isVisible(),
+          ukprn: await colin.locator('#ukprn').isVisible(),
+          providerCode: await colin.locator('#providerCode').isVisible()
+        })
+        // Without JavaScript every reference shows, each under its type; with it, none until a type is chosen.
+        assert.deepEqual(await visible(), javaScript ? { urn: false, ukprn: false, providerCode: false } : { urn: true, ukprn: true, providerCode: true })
+        await expectAccessible(colin, `${mode} (1): add organisation`)
+
+        await colin.getByLabel('School', { exact: true }).check()
+        if (javaScript) {
+          assert.deepEqual(await visible(), { urn: true, ukprn: false, providerCode: false })
+          assert.equal(await colin.locator('#kind').getAttribute('aria-controls'), 'conditional-kind')
+          await expectAccessible(colin, `${mode} (1): add organisation, school chosen`)
+        }
+        await colin.locator('#urn').fill('999999')
+
+        await colin.getByLabel('Teacher training provider', { exact: true }).check()
+        if (javaScript) assert.deepEqual(await visible(), { urn: false, ukprn: true, providerCode: true })
+        await clickAndWait(colin, button(colin, 'Continue'))
+        assert.match(await colin.title(), /^Error: /)
+        const errors = await colin.locator('.govuk-error-summary__list a').evaluateAll((links) => links.map((l) => l.getAttribute('href')))
+        assert.deepEqual(errors, ['#name', '#ukprn', '#providerCode'])
+        await expectAccessible(colin, `${mode} (1): add organisation, errors`)
+
+        await colin.locator('#name').fill(`${provider.name} (draft)`)
+        await colin.locator('#ukprn').fill(provider.ukprn)
+        await colin.locator('#providerCode').fill(provider.providerCode.toLowerCase())
+        await clickAndWait(colin, button(colin, 'Continue'))
+        await expectPlacementsPage(colin, placements.url, '/support/organisations/check', /Check your answers$/)
+        const answers = async () => (await colin.locator('.govuk-summary-list__value').allInnerTexts()).map((a) => a.trim())
+        assert.deepEqual(await answers(), [`${provider.name} (draft)`, 'Teacher training provider', provider.ukprn, provider.providerCode])
+        await expectAccessible(colin, `${mode} (1): add organisation, check your answers`)
+
+        await clickAndWait(colin, colin.getByRole('link', { name: 'Change organisation name' }))
+        await expectPlacementsPage(colin, placements.url, '/support/organisations/new', /Add an organisation$/)
+        assert.equal(await colin.locator('#name').inputValue(), `${provider.name} (draft)`)
+        assert.equal(await colin.locator('#ukprn').inputValue(), provider.ukprn)
+        assert.equal(await colin.locator('#kind-2').isChecked(), true)
+        await colin.locator('#name').fill(provider.name)
+        await clickAndWait(colin, button(colin, 'Continue'))
+        assert.deepEqual(await answers(), [provider.name, 'Teacher training provider', provider.ukprn, provider.providerCode])
+
+        await clickAndWait(colin, button(colin, 'Confirm and add organisation'))
+        await expectPlacementsPage(colin, placements.url, '/support/organisations', /Organisations$/)
+        assert.match(await colin.locator('.govuk-notification-banner').innerText(), new RegExp(`${escapeRegExp(provider.name)} has been added`))
+        await expectAccessible(colin, `${mode} (1): organisation added`)
+        const stored = await services.placements.context.db.selectFrom('organisations').selectAll().where('ukprn', '=', provider.ukprn).execute()
+        assert.deepEqual(stored.map((o) => [o.name, o.urn, o.provider_code]), [[provider.name, null, provider.providerCode]])
+
+        await colin.goto(`${placements.url}/support/support-users`)
+        await expectPlacementsPage(colin, placements.url, '/support/support-users', /Support users$/)
+        assert.deepEqual(await activeNavigation(colin), ['Support users'])
+        await expectAccessible(colin, `${mode} (1): support users`)
+
+        await colin.goto(`${placements.url}/support/audit`)
+        await expectPlacementsPage(colin, placements.url, '/support/audit', /Audit trail$/)
+        assert.deepEqual(await activeNavigation(colin), ['Audit trail'])
+        assert.match(await colin.locator('main tbody tr').first().innerText(), new RegExp(`Organisation added[\\s\\S]*${escapeRegExp(provider.name)}`))
+        await expectAccessible(colin, `${mode} (1): audit trail`)
+      } finally {
+        await colin.context().close()
       }
     })
   })

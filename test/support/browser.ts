@@ -49,6 +49,7 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
     // Legacy mode runs axe once in the page instead of per frame plus a blank page to merge:
     // about 0.3 s instead of 1 s a check, and our pages have no cross-origin frames to miss.
     results = await new AxeBuilder({ page: checked }).withTags(axeTags).options({ rules: { region: { enabled: true } } }).setLegacyMode(true).analyze()
+    await expectReflow(checked, label, page.url())
   } finally {
     if (checked !== page) await checked.context().close()
   }
@@ -60,6 +61,46 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
   throw new AssertionError({
     message: `Accessibility violations on "${label}" (${page.url()}):\n${lines.join('\n')}`
   })
+}
+
+export const narrowestWidth = 320
+
+/**
+ * WCAG 1.4.10 Reflow: at 320 CSS pixels wide the page scrolls in one direction only. The
+ * viewport is narrowed, the document's width measured, and the viewport put back, so the
+ * journey carries on at the width it started with. A failure names the elements wider than
+ * the viewport, innermost first, which is where a fix goes.
+ */
+async function expectReflow(page: Page, label: string, url: string): Promise<void> {
+  const original = page.viewportSize() ?? viewport
+  await page.setViewportSize({ width: narrowestWidth, height: original.height })
+  try {
+    const measured = await page.evaluate((width) => {
+      const scrollWidth = document.documentElement.scrollWidth
+      if (scrollWidth <= width) return { scrollWidth, overflowing: [] as string[] }
+      const describe = (element: Element) => {
+        const id = element.id ? `#${element.id}` : ''
+        const classes = Array.from(element.classList).slice(0, 3).map((c) => `.${c}`).join('')
+        const text = (element.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 40)
+        return `${element.tagName.toLowerCase()}${id}${classes} (to ${Math.round(rightEdge(element))} px) "${text}"`
+      }
+      // Its box, or its content where that spills out of the box (a long address in a paragraph).
+      const rightEdge = (element: Element) => {
+        const box = element.getBoundingClientRect()
+        return Math.max(box.right, box.left + element.scrollWidth)
+      }
+      const wide = Array.from(document.body.querySelectorAll('*')).filter((element) => rightEdge(element) > width + 0.5)
+      // The innermost first: an element none of whose descendants overflow is where to look.
+      const innermost = wide.filter((element) => !wide.some((other) => other !== element && element.contains(other)))
+      return { scrollWidth, overflowing: innermost.slice(0, 8).map(describe) }
+    }, narrowestWidth)
+    if (measured.scrollWidth <= narrowestWidth) return
+    throw new AssertionError({
+      message: `"${label}" (${url}) is ${measured.scrollWidth} px wide at ${narrowestWidth} px (WCAG 1.4.10 Reflow); too wide:\n- ${measured.overflowing.join('\n- ')}`
+    })
+  } finally {
+    await page.setViewportSize(original)
+  }
 }
 
 /**

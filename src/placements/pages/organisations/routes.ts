@@ -33,14 +33,10 @@ export function organisationRoutes(context: PlacementsContext): Router {
     const members = await membersOf(context.db, organisation.id)
     res.render('pages/organisations/organisation.njk', {
       organisation,
+      // Support users come from the console's list: the way back up is a breadcrumb.
+      breadcrumbs: req.principal!.isSupport,
       banner: takeBanner(req.session),
-      rows: members.map((member) => [
-        { text: displayName(member) },
-        { text: member.email },
-        canRemoveMember(req.principal!, organisation.id, member.id)
-          ? { html: `<a class="govuk-link" href="/organisations/${organisation.id}/users/${member.id}/remove">Remove<span class="govuk-visually-hidden"> ${escapeHtml(displayName(member))}</span></a>` }
-          : { text: 'You' }
-      ])
+      members: members.map((member) => ({ id: member.id, name: displayName(member), email: member.email, removable: canRemoveMember(req.principal!, organisation.id, member.id) }))
     })
   })
 
@@ -58,8 +54,4 @@ export function takeBanner(session: { get<T>(key: string): T | undefined, unset(
   const banner = session.get<string>('banner')
   if (banner) session.unset('banner')
   return banner
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }

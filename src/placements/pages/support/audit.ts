@@ -2,7 +2,6 @@ import { Router } from 'express'
 import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import type { PlacementsContext } from '../../context.ts'
 import type { PlacementsAuditEvent } from '../../database/schema.ts'
-import { escapeHtml } from '../organisations/routes.ts'
 import { pageCount, pagination, requestedPage, showing } from './paging.ts'
 import { auditTrail, type AuditRow } from './queries.ts'
 
@@ -19,7 +18,7 @@ export function supportAuditRoutes(context: PlacementsContext): Router {
     const pages = pageCount(total, paging.pageSize)
     if (paging.page > pages) return next()
     res.render('pages/support/audit.njk', {
-      rows: rows.map(auditTableRow),
+      entries: rows.map(auditEntry),
       showing: showing(paging, rows.length, total),
       pagination: pagination(paging.page, pages, (page) => page > 1 ? `/support/audit?page=${page}` : '/support/audit')
     })
@@ -32,7 +31,7 @@ export const eventWording: Record<PlacementsAuditEvent, string> = {
   'sign-in': 'Signed in',
   'sign-in-no-access': 'Sign-in refused: no access',
   'sign-out': 'Signed out',
-  'session-timed-out': 'Timed out',
+  'session-timed-out': 'Session ended',
   'user-invited': 'User added',
   'membership-added': 'Membership added',
   'membership-removed': 'User removed',
@@ -41,22 +40,26 @@ export const eventWording: Record<PlacementsAuditEvent, string> = {
   'organisation-added': 'Organisation added'
 }
 
-function auditTableRow(row: AuditRow) {
-  const actor = row.actorEmail
-    ? `${escapeHtml(`${row.actorGivenName} ${row.actorFamilyName}`)}<br>${escapeHtml(row.actorEmail)}`
-    : ''
-  const organisation = row.organisationName ?? (typeof row.details.name === 'string' ? row.details.name : '')
-  const small = 'govuk-!-font-size-16'
-  return [
-    { text: formatLondonTime(row.at), classes: small },
-    { text: eventWording[row.event] ?? row.event, classes: small },
-    { html: actor, classes: `${small} govuk-!-text-break-word` },
-    { text: row.subjectEmail ?? '', classes: `${small} govuk-!-text-break-word` },
-    { text: organisation, classes: small },
-    { html: row.outcome === 'success'
-      ? '<strong class="govuk-tag govuk-tag--green">Success</strong>'
-      : '<strong class="govuk-tag govuk-tag--red">Failed</strong>' }
-  ]
+/**
+ * How each event ended. Most are something someone tried, which worked or was refused; a
+ * session ending after inactivity is neither, so it says what happened ("Timed out").
+ */
+export function auditOutcome(row: Pick<AuditRow, 'event' | 'outcome'>): { text: string, classes: string } {
+  if (row.event === 'session-timed-out') return { text: 'Timed out', classes: 'govuk-tag--grey' }
+  return row.outcome === 'success' ? { text: 'Success', classes: 'govuk-tag--green' } : { text: 'Failed', classes: 'govuk-tag--red' }
+}
+
+/** One event as the page shows it; the markup is the template's. */
+function auditEntry(row: AuditRow) {
+  return {
+    time: formatLondonTime(row.at),
+    event: eventWording[row.event] ?? row.event,
+    actorName: row.actorEmail ? `${row.actorGivenName} ${row.actorFamilyName}` : '',
+    actorEmail: row.actorEmail ?? '',
+    subjectEmail: row.subjectEmail ?? '',
+    organisation: row.organisationName ?? (typeof row.details.name === 'string' ? row.details.name : ''),
+    outcome: auditOutcome(row)
+  }
 }
 
 const londonParts = new Intl.DateTimeFormat('en-GB', {

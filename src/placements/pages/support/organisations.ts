@@ -4,10 +4,17 @@ import { field } from '../../../platform/validation.ts'
 import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import { actionContext, type PlacementsContext } from '../../context.ts'
 import { addOrganisation, type NewOrganisation } from '../../domain/actions.ts'
-import type { Organisation } from '../../domain/users.ts'
-import { escapeHtml, takeBanner } from '../organisations/routes.ts'
+import { takeBanner } from '../organisations/routes.ts'
 import { pageCount, pagination, requestedPage, showing } from './paging.ts'
-import { searchOrganisations } from './queries.ts'
+import { identifierInUse, searchOrganisations } from './queries.ts'
+
+const views = { details: 'pages/support/new-organisation.njk', check: 'pages/support/check-organisation.njk' }
+
+/**
+ * Adding an organisation: new ⇄ check → confirm → the list (banner). The answers live in
+ * the session between the steps, holding only the references the chosen type has.
+ */
+const wizardKey = 'addOrganisation'
 
 export const organisationsPageSize = 20
 export const searchLimit = 100
@@ -31,27 +38,45 @@ export function supportOrganisationRoutes(context: PlacementsContext): Router {
     res.render('pages/support/organisations.njk', {
       q,
       banner: takeBanner(req.session),
-      rows: rows.map(organisationRow),
+      organisations: rows,
       showing: showing(paging, rows.length, total),
       pagination: pagination(paging.page, pages, href)
     })
   })
 
-  router.get('/support/organisations/new', requireSignedIn, requireSupport, (_req, res) => {
-    res.render('pages/support/new-organisation.njk', { values: {} })
+  router.get('/support/organisations/new', requireSignedIn, requireSupport, (req, res) => {
+    // Back from "Check your answers" (Change, or the back link): the answers given so far.
+    res.render(views.details, { values: req.session.get<NewOrganisation>(wizardKey) ?? {} })
   })
 
   router.post('/support/organisations/new', requireSignedIn, requireSupport, async (req, res) => {
     const values = organisationForm(req)
     const errors = organisationProblems(values)
-    if (Object.keys(errors).length > 0 || !values.kind) return renderFormErrors(res, 'pages/support/new-organisation.njk', errors, { values })
-    const input: NewOrganisation = values.kind === 'school'
-      ? { kind: 'school', name: values.name, urn: values.urn }
-      : { kind: 'provider', name: values.name, ukprn: values.ukprn, providerCode: values.providerCode }
-    const result = await addOrganisation(actionContext(context), req.principal!.user.id, input)
+    if (Object.keys(errors).length > 0 || !values.kind) return renderFormErrors(res, views.details, errors, { values })
+    const answers = chosenAnswers({ ...values, kind: values.kind })
+    // Said now, by the field, rather than after "Check your answers"; the confirm step checks again.
+    const clash = await identifierInUse(context.db, answers)
+    if (clash) return renderFormErrors(res, views.details, { [clash]: duplicateMessages[clash] }, { values })
+    req.session.set(wizardKey, answers)
+    res.redirect(303, '/support/organisations/check')
+  })
+
+  router.get('/support/organisations/check', requireSignedIn, requireSupport, (req, res) => {
+    const answers = req.session.get<NewOrganisation>(wizardKey)
+    if (!answers) return res.redirect(303, '/support/organisations/new')
+    res.render(views.check, { answers })
+  })
+
+  /** The one step that adds: a single POST, one transaction with its audit event (domain/actions.ts). */
+  router.post('/support/organisations/check', requireSignedIn, requireSupport, async (req, res) => {
+    const answers = req.session.get<NewOrganisation>(wizardKey)
+    if (!answers) return res.redirect(303, '/support/organisations/new')
+    const result = await addOrganisation(actionContext(context), req.principal!.user.id, answers)
     if (result.outcome === 'duplicate') {
-      return renderFormErrors(res, 'pages/support/new-organisation.njk', { [result.field]: duplicateMessages[result.field] }, { values })
+      // Someone added it since the answers were checked: say so where the reference is.
+      return renderFormErrors(res, views.details, { [result.field]: duplicateMessages[result.field] }, { values: answers })
     }
+    req.session.unset(wizardKey)
     req.session.set('banner', `${result.organisation.name} has been added`)
     res.redirect(303, '/support/organisations')
   })
@@ -65,16 +90,6 @@ export function supportOrganisationRoutes(context: PlacementsContext): Router {
  */
 function searchTerm(value: unknown): string {
   return typeof value === 'string' ? value.slice(0, searchLimit).replace(hiddenCharacters, ' ').trim() : ''
-}
-
-function organisationRow(organisation: Organisation) {
-  const school = organisation.kind === 'school'
-  return [
-    { html: `<a class="govuk-link" href="/organisations/${organisation.id}">${escapeHtml(organisation.name)}</a>` },
-    { html: school ? '<strong class="govuk-tag govuk-tag--blue">School</strong>' : '<strong class="govuk-tag govuk-tag--purple">Teacher training provider</strong>' },
-    { text: school ? `URN ${organisation.urn}` : `UKPRN ${organisation.ukprn}`, classes: 'app-nowrap' },
-    { text: organisation.provider_code ?? '' }
-  ]
 }
 
 export interface OrganisationForm {
@@ -97,6 +112,17 @@ function organisationForm(req: Request): OrganisationForm {
   }
 }
 
+/**
+ * The answers to keep: only the references the chosen type has. Without JavaScript every
+ * reference field is on the page, so a URN typed before choosing "Teacher training
+ * provider" arrives too; it is dropped here, never checked, shown or stored.
+ */
+export function chosenAnswers(values: OrganisationForm & { kind: 'school' | 'provider' }): NewOrganisation {
+  return values.kind === 'school'
+    ? { kind: 'school', name: values.name, urn: values.urn }
+    : { kind: 'provider', name: values.name, ukprn: values.ukprn, providerCode: values.providerCode }
+}
+
 // eslint-disable-next-line no-control-regex
 const hiddenCharacter = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 const hiddenCharacters = new RegExp(hiddenCharacter.source, 'g')
@@ -104,10 +130,10 @@ const hiddenCharacters = new RegExp(hiddenCharacter.source, 'g')
 /** In the order the fields appear on the page; only the chosen kind's references are checked. */
 export function organisationProblems(values: OrganisationForm): Record<string, string> {
   const errors: Record<string, string> = {}
-  if (!values.kind) errors.kind = 'Select the type of organisation'
   if (values.name === '') errors.name = "Enter the organisation's name"
   else if ([...values.name].length > nameLimit) errors.name = `Organisation name must be ${nameLimit} characters or fewer`
   else if (hiddenCharacter.test(values.name)) errors.name = 'Organisation name must not include line breaks or other hidden characters'
+  if (!values.kind) errors.kind = 'Select the type of organisation'
   if (values.kind === 'school') {
     if (values.urn === '') errors.urn = 'Enter the URN'
     else if (!/^[0-9]{6}$/.test(values.urn)) errors.urn = 'Enter a URN in the correct format, like 123456'

@@ -37,6 +37,15 @@ export async function searchOrganisations(db: Db, term: string, limit: number, o
   return { rows, total: Number(count.total) }
 }
 
+/** The first of a new organisation's references that another organisation already has. */
+export async function identifierInUse(db: Db, answers: { urn?: string | undefined, ukprn?: string | undefined, providerCode?: string | undefined }): Promise<'urn' | 'ukprn' | 'providerCode' | undefined> {
+  const checks = [['urn', 'urn', answers.urn], ['ukprn', 'ukprn', answers.ukprn], ['providerCode', 'provider_code', answers.providerCode?.toUpperCase()]] as const
+  for (const [field, column, value] of checks) {
+    if (value && await db.selectFrom('organisations').select('id').where(column, '=', value).executeTakeFirst()) return field
+  }
+  return undefined
+}
+
 export async function supportUsers(db: Db): Promise<User[]> {
   return db.selectFrom('users').innerJoin('support_users', 'support_users.user_id', 'users.id')
     .selectAll('users').orderBy(sql`lower(users.family_name)`).orderBy(sql`lower(users.given_name)`).orderBy('users.id').execute()

@@ -1,4 +1,5 @@
 import { Router } from 'express'
+import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import type { PlacementsContext } from '../../context.ts'
 import { supportAuditRoutes } from './audit.ts'
 import { supportOrganisationRoutes } from './organisations.ts'
@@ -11,6 +12,8 @@ import { supportUserRoutes } from './support-users.ts'
  */
 export function supportRoutes(context: PlacementsContext): Router {
   const router = Router()
+  // The console's front door (breadcrumbs link to it): its first page is the organisations.
+  router.get('/support', requireSignedIn, requireSupport, (_req, res) => res.redirect(303, '/support/organisations'))
   router.use(supportOrganisationRoutes(context))
   router.use(supportUserRoutes(context))
   router.use(supportAuditRoutes(context))

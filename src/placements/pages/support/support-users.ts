@@ -5,7 +5,7 @@ import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import { actionContext, type PlacementsContext } from '../../context.ts'
 import { addSupportUser, isDepartmentAddress, removeSupportUser } from '../../domain/actions.ts'
 import { displayName, findUserById, isId, isSupportUser, type User } from '../../domain/users.ts'
-import { escapeHtml, takeBanner } from '../organisations/routes.ts'
+import { takeBanner } from '../organisations/routes.ts'
 import { supportUsers } from './queries.ts'
 
 /** Support: who the support users are, adding one, and removing one (never yourself). */
@@ -17,13 +17,7 @@ export function supportUserRoutes(context: PlacementsContext): Router {
     const users = await supportUsers(context.db)
     res.render('pages/support/support-users.njk', {
       banner: takeBanner(req.session),
-      rows: users.map((user) => [
-        { text: displayName(user) },
-        { text: user.email },
-        user.id === req.principal!.user.id
-          ? { text: 'You' }
-          : { html: `<a class="govuk-link" href="/support/support-users/${user.id}/remove">Remove<span class="govuk-visually-hidden"> ${escapeHtml(displayName(user))}</span></a>` }
-      ])
+      users: users.map((user) => ({ id: user.id, name: displayName(user), email: user.email, you: user.id === req.principal!.user.id }))
     })
   })
 

@@ -45,10 +45,29 @@ async function postAs(http: HttpSession, tokenPage: string, path: string, form: 
   return http.post(url(path), { _csrf: csrfFrom((await get(http, tokenPage)).text), ...form })
 }
 
-/** The text of each body row of the first table, tags stripped. */
+/** The text of each body row of the first table, tags and the small-screen column labels stripped (<wbr> joins). */
 function tableRows(html: string): string[] {
   const body = html.match(/<tbody[^>]*>([\s\S]*?)<\/tbody>/)?.[1] ?? ''
-  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) => row[1]!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim())
+  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) => row[1]!
+    .replace(/<span class="app-table__label"[^>]*>[^<]*<\/span>|<wbr>/g, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim())
+}
+
+/** The summary list's rows: "key: value", tags stripped. */
+function summaryRows(html: string): string[] {
+  return [...html.matchAll(/<dt class="govuk-summary-list__key">([\s\S]*?)<\/dt>\s*<dd class="govuk-summary-list__value">([\s\S]*?)<\/dd>/g)]
+    .map((row) => `${strip(row[1]!)}: ${strip(row[2]!)}`)
+}
+
+function strip(html: string): string {
+  return html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()
+}
+
+/** The two steps of adding an organisation: the details (303 to check), then confirm. */
+async function addOrganisationAs(http: HttpSession, form: Record<string, string>): Promise<HttpResponse> {
+  const details = await post(http, '/support/organisations/new', form)
+  assert.equal(details.status, 303, `details: ${JSON.stringify(form)}`)
+  assert.equal(details.headers.get('location'), '/support/organisations/check')
+  return post(http, '/support/organisations/check', {})
 }
 
 function decode(text: string): string {
@@ -208,7 +227,16 @@ describe('organisations', () => {
     assert.equal(form.status, 200)
     assert.match(form.text, /name="kind" type="radio" value="school"/)
     assert.match(form.text, /name="urn"/)
-    const response = await post(colin, '/support/organisations/new', { kind: 'school', name: '  Oakfield Community School ', urn: ' 654321 ' })
+    const details = await post(colin, '/support/organisations/new', { kind: 'school', name: '  Oakfield Community School ', urn: ' 654321 ' })
+    assert.equal(details.status, 303)
+    assert.equal(details.headers.get('location'), '/support/organisations/check')
+    const check = await get(colin, '/support/organisations/check')
+    assert.equal(check.status, 200)
+    assert.match(check.text, /<title>Check your answers – /)
+    assert.deepEqual(summaryRows(check.text), ['Organisation name: Oakfield Community School', 'Type of organisation: School', 'URN: 654321'])
+    assert.match(check.text, /href="\/support\/organisations\/new#urn"[^>]*>\s*Change<span class="govuk-visually-hidden"> URN<\/span>/)
+    assert.equal(await services.placements.context.db.selectFrom('organisations').select('id').where('urn', '=', '654321').executeTakeFirst(), undefined, 'nothing is added before confirming')
+    const response = await post(colin, '/support/organisations/check', {})
     assert.equal(response.status, 303)
     assert.equal(response.headers.get('location'), '/support/organisations')
     const list = await colin.follow(response)
@@ -223,7 +251,12 @@ describe('organisations', () => {
   })
 
   test('add a teacher training provider (provider code in capitals)', async () => {
-    const response = await post(colin, '/support/organisations/new', { kind: 'provider', name: 'Eastshire SCITT', ukprn: '10088888', providerCode: '9zz', urn: 'ignored' })
+    // Without JavaScript the URN field is on the page too: what is typed there is not the provider's.
+    await post(colin, '/support/organisations/new', { kind: 'provider', name: 'Eastshire SCITT', ukprn: '10088888', providerCode: '9zz', urn: '777777' })
+    const check = await get(colin, '/support/organisations/check')
+    assert.deepEqual(summaryRows(check.text), ['Organisation name: Eastshire SCITT', 'Type of organisation: Teacher training provider', 'UKPRN: 10088888', 'Provider code: 9ZZ'])
+    assert.doesNotMatch(check.text, /777777/)
+    const response = await post(colin, '/support/organisations/check', {})
     assert.equal(response.status, 303)
     assert.match((await colin.follow(response)).text, /Eastshire SCITT has been added/)
     const found = await get(colin, '/support/organisations?q=9ZZ')
@@ -288,14 +321,17 @@ describe('organisations', () => {
     assert.equal(await organisationCount(), before)
   })
 
-  test('the same school added twice at once: one is added, the other is told it exists', async () => {
+  test('the same school confirmed four times at once (four tabs): one is added, the others are told it exists', async () => {
     const before = await organisationCount()
     const token = csrfFrom((await get(colin, '/support/organisations/new')).text)
-    const responses = await Promise.all([1, 2, 3, 4].map(() =>
-      colin.post(url('/support/organisations/new'), { _csrf: token, kind: 'school', name: 'Twin School', urn: '655555' })))
-    assert.deepEqual(responses.map((r) => r.status).sort(), [303, 400, 400, 400])
-    for (const response of responses.filter((r) => r.status === 400)) {
-      assert.match(response.text, /An organisation with this URN already exists/)
+    assert.equal((await colin.post(url('/support/organisations/new'), { _csrf: token, kind: 'school', name: 'Twin School', urn: '655555' })).status, 303)
+    const responses = await Promise.all([1, 2, 3, 4].map(() => colin.post(url('/support/organisations/check'), { _csrf: token })))
+    // One is added; each of the others is told it exists, or (its answers already used up) sent back to the form.
+    const added = responses.filter((r) => r.headers.get('location') === '/support/organisations')
+    assert.equal(added.length, 1, responses.map((r) => `${r.status} ${r.headers.get('location')}`).join(', '))
+    for (const response of responses.filter((r) => r !== added[0])) {
+      if (response.status === 400) assert.match(response.text, /An organisation with this URN already exists/)
+      else assert.equal(response.headers.get('location'), '/support/organisations/new')
     }
     assert.equal(await organisationCount(), before + 1)
     await get(colin, '/support/organisations') // shows (and so clears) the banner
@@ -318,6 +354,85 @@ describe('organisations', () => {
     const huge = await colin.post(url('/support/organisations/new'), { _csrf: token, kind: 'school', name: 'x'.repeat(20000), urn: '600104' })
     assert.ok(huge.status >= 400 && huge.status < 500, String(huge.status))
     assert.equal(await organisationCount(), before)
+  })
+})
+
+describe('adding an organisation: check your answers', () => {
+  test('the check page needs answers first; without them it goes back to the form', async () => {
+    const fresh = await signedInAs(colinEmail)
+    const check = await get(fresh, '/support/organisations/check')
+    assert.equal(check.status, 303)
+    assert.equal(check.headers.get('location'), '/support/organisations/new')
+    const before = await organisationCount()
+    const confirm = await post(fresh, '/support/organisations/check', {})
+    assert.equal(confirm.status, 303)
+    assert.equal(confirm.headers.get('location'), '/support/organisations/new')
+    assert.equal(await organisationCount(), before)
+  })
+
+  test('Change goes back to the form with every answer kept, and a changed type keeps only its own references', async () => {
+    const before = await organisationCount()
+    await post(colin, '/support/organisations/new', { kind: 'school', name: 'Changeable School', urn: '656565' })
+    const form = await get(colin, '/support/organisations/new')
+    assert.match(form.text, /value="Changeable School"/)
+    assert.match(form.text, /value="school" checked/)
+    assert.match(form.text, /name="urn"[^>]*value="656565"/)
+    // Now a provider instead; the school's URN is still in its field, as it would be without JavaScript.
+    await post(colin, '/support/organisations/new', { kind: 'provider', name: 'Changeable SCITT', urn: '656565', ukprn: '10065656', providerCode: '6cs' })
+    const check = await get(colin, '/support/organisations/check')
+    assert.deepEqual(summaryRows(check.text), ['Organisation name: Changeable SCITT', 'Type of organisation: Teacher training provider', 'UKPRN: 10065656', 'Provider code: 6CS'])
+    assert.equal(await organisationCount(), before, 'nothing added before confirming')
+    const done = await post(colin, '/support/organisations/check', {})
+    assert.equal(done.status, 303)
+    const stored = await services.placements.context.db.selectFrom('organisations').selectAll().where('ukprn', '=', '10065656').executeTakeFirstOrThrow()
+    assert.deepEqual([stored.kind, stored.name, stored.urn, stored.provider_code], ['provider', 'Changeable SCITT', null, '6CS'])
+    assert.equal(await organisationCount(), before + 1)
+    await get(colin, '/support/organisations') // shows (and so clears) the banner
+  })
+
+  test('confirming adds exactly one organisation with one audit event; confirming again adds nothing', async () => {
+    const db = services.placements.context.db
+    const before = await organisationCount()
+    const response = await addOrganisationAs(colin, { kind: 'school', name: 'Once Only School', urn: '657657' })
+    assert.equal(response.status, 303)
+    assert.equal(response.headers.get('location'), '/support/organisations')
+    assert.equal(await organisationCount(), before + 1)
+    const added = await db.selectFrom('organisations').select('id').where('urn', '=', '657657').executeTakeFirstOrThrow()
+    const events = await db.selectFrom('audit_events').select('event').where('organisation_id', '=', added.id).execute()
+    assert.deepEqual(events.map((e) => e.event), ['organisation-added'])
+    // The answers ended with it: a repeated confirm (back button, double submit) is sent to the form.
+    const again = await post(colin, '/support/organisations/check', {})
+    assert.equal(again.status, 303)
+    assert.equal(again.headers.get('location'), '/support/organisations/new')
+    assert.equal(await organisationCount(), before + 1)
+    assert.doesNotMatch((await get(colin, '/support/organisations/new')).text, /Once Only School/, 'a new form starts empty')
+  })
+
+  test('confirming needs the CSRF token', async () => {
+    const before = await organisationCount()
+    await post(colin, '/support/organisations/new', { kind: 'school', name: 'Forged Confirm School', urn: '658658' })
+    const forged = await colin.post(url('/support/organisations/check'), { _csrf: 'not-the-token' })
+    assert.equal(forged.status, 403)
+    const missing = await colin.post(url('/support/organisations/check'), {})
+    assert.equal(missing.status, 403)
+    assert.equal(await organisationCount(), before)
+  })
+
+  test('a reference taken between checking and confirming is refused on its field, with the answers kept', async () => {
+    await post(colin, '/support/organisations/new', { kind: 'school', name: 'Slow School', urn: '659659' })
+    await services.placements.context.db.insertInto('organisations').values({ kind: 'school', name: 'Quick School', urn: '659659', created_at: new Date() }).execute()
+    const before = await organisationCount()
+    const page = await post(colin, '/support/organisations/check', {})
+    assert.equal(page.status, 400)
+    assert.ok(page.text.includes('<a href="#urn">An organisation with this URN already exists</a>'))
+    assert.match(page.text, /value="Slow School"/)
+    assert.equal(await organisationCount(), before)
+  })
+
+  test('a school user cannot see or confirm the check step', async () => {
+    const home = `/organisations/${await anneOrganisation()}`
+    assert.equal((await get(anne, '/support/organisations/check')).status, 403)
+    assert.equal((await postAs(anne, home, '/support/organisations/check', {})).status, 403)
   })
 })
 
@@ -475,6 +590,17 @@ describe('audit trail', () => {
     assert.equal(second.status, 200)
     assert.equal(tableRows(second.text).length, Math.min(50, total - 50))
     for (const page of ['999', '0', 'x', '-2']) assert.equal((await get(colin, `/support/audit?page=${page}`)).status, 404, page)
+  })
+
+  test('a session that ended after inactivity reads "Session ended", outcome "Timed out" (not "Success")', async () => {
+    const anneId = await userId('anne.wilson@example.com')
+    await recordAudit(services.placements.context.db, { event: 'session-timed-out', actorUserId: anneId, subjectUserId: anneId }, new Date())
+    const row = tableRows((await get(colin, '/support/audit')).text)[0]!
+    assert.match(row, /Session ended Anne Wilson anne.wilson@example.com anne.wilson@example.com\s+Timed out$/)
+    // An event in no organisation leaves "Organisation" out of the stacked rows on small screens, not an empty heading.
+    const page = (await get(colin, '/support/audit')).text
+    assert.match(page, /<td class="govuk-table__cell app-table__cell--empty govuk-!-font-size-16" role="cell"><span class="app-table__label" aria-hidden="true">Organisation<\/span><\/td>/)
+    assert.doesNotMatch(row, /Success/)
   })
 
   test('times are UK time in GOV.UK style', () => {

@@ -128,7 +128,8 @@ test('a member adds a new user: details, check answers, confirm; the person is i
   const landed = await http.get(url(`/organisations/${oakwood}`))
   assert.match(landed.text, /govuk-notification-banner--success/)
   assert.match(landed.text, /Jane Smith has been added. We&#39;ve sent them an email with a link to sign in./)
-  assert.match(landed.text, /Jane Smith<\/td>\s*<td class="govuk-table__cell">Jane.Smith@example.com<\/td>/)
+  // One row, the name then the address (each cell starts with its column's name for small screens).
+  assert.match(landed.text, /Jane Smith<\/td>\s*<td class="govuk-table__cell[^"]*" role="cell">(<span class="app-table__label"[^>]*>Email address<\/span>)?Jane.Smith@example.com<\/td>/)
   const reloaded = await http.get(url(`/organisations/${oakwood}`))
   assert.doesNotMatch(reloaded.text, /has been added/, 'the banner shows once')
 
