@@ -1,6 +1,7 @@
 import { Router } from 'express'
 import type { PlacementsContext } from '../../context.ts'
 import { supportAuditRoutes } from './audit.ts'
+import { supportFeedbackRoutes } from './feedback.ts'
 import { supportOrganisationRoutes } from './organisations.ts'
 import { supportUserRoutes } from './support-users.ts'
 
@@ -14,5 +15,6 @@ export function supportRoutes(context: PlacementsContext): Router {
   router.use(supportOrganisationRoutes(context))
   router.use(supportUserRoutes(context))
   router.use(supportAuditRoutes(context))
+  router.use(supportFeedbackRoutes(context))
   return router
 }
