@@ -6,7 +6,7 @@ import { serviceGlobals, servicePageRoutes, whenBrowserCloses, inWords, type Coo
 import { sessionCookieName, sessions } from '../platform/sessions.ts'
 import { serveAssets, useViews } from '../platform/views.ts'
 import type { IdentityProvider } from './auth/identity-provider.ts'
-import { authRoutes, formsAfterSessionEnded } from './auth/routes.ts'
+import { authRoutes, authStateCookieBaseName, formsAfterSessionEnded, pendingSeconds } from './auth/routes.ts'
 import type { PlacementsConfig } from './config.ts'
 import { loadPrincipal } from './auth/principal.ts'
 import { serviceName, type PlacementsContext } from './context.ts'
@@ -30,10 +30,15 @@ export function usePlacementsViews(app: Express, identityProvider: IdentityProvi
 
 /** Every cookie Placements sets, from its session settings: the cookies page lists exactly these (a test compares). */
 export function placementsCookies(config: Pick<PlacementsConfig, 'publicUrl' | 'idleTimeoutSeconds'>): CookieUse[] {
+  const secure = config.publicUrl.startsWith('https:')
   return [{
-    name: sessionCookieName(sessionCookieBaseName, config.publicUrl.startsWith('https:')),
+    name: sessionCookieName(sessionCookieBaseName, secure),
     purpose: `Keeps you signed in, and protects forms from misuse. You are signed out after ${inWords(config.idleTimeoutSeconds)} without using the service`,
     expires: whenBrowserCloses
+  }, {
+    name: sessionCookieName(authStateCookieBaseName, secure),
+    purpose: 'Makes sure that the sign-in you come back with is the one you started, in this browser. It is deleted once you have signed in',
+    expires: inWords(pendingSeconds)
   }]
 }
 

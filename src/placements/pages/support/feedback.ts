@@ -2,6 +2,7 @@ import { Router } from 'express'
 import { recentFeedback } from '../../../platform/feedback.ts'
 import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import type { PlacementsContext } from '../../context.ts'
+import { escapeHtml } from '../organisations/routes.ts'
 import { formatLondonTime } from './audit.ts'
 
 export const feedbackPageSize = 20
@@ -26,8 +27,8 @@ export function supportFeedbackRoutes(context: PlacementsContext): Router {
       entries: page.map((entry) => ({
         card: { title: { text: formatLondonTime(entry.at), headingLevel: 2 } },
         rows: [
-          { key: { text: 'Trying to do' }, value: { text: entry.tryingToDo, classes: 'app-feedback-text' } },
-          { key: { text: 'How it went' }, value: { text: entry.howItWent, classes: 'app-feedback-text' } }
+          { key: { text: 'Trying to do' }, value: { html: withLineBreaks(entry.tryingToDo), classes: 'app-feedback-text' } },
+          { key: { text: 'How it went' }, value: { html: withLineBreaks(entry.howItWent), classes: 'app-feedback-text' } }
         ]
       })),
       older: rows.length > feedbackPageSize ? `/support/feedback?before=${page.at(-1)!.seq}` : undefined,
@@ -36,4 +37,9 @@ export function supportFeedbackRoutes(context: PlacementsContext): Router {
   })
 
   return router
+}
+
+/** What the person typed, escaped, with their line breaks kept. */
+function withLineBreaks(text: string): string {
+  return escapeHtml(text).replace(/\r?\n/g, '<br>')
 }
