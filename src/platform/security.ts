@@ -120,7 +120,7 @@ export function sameSecret(a: string, b: string): boolean {
 /**
  * A short reference for one logged error ("K7QF-3XMA"), shown on the 500 page so support can
  * find the log line from what the person reads out. Letters and digits that cannot be
- * confused (no 0/O, 1/I/L), 40 bits: unique enough to find one error in a day's logs.
+ * confused (no 0/O, 1/I/L), about 40 bits: unique enough to find one error in a day's logs.
  */
 export function errorReference(): string {
   const alphabet = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'
