@@ -6,6 +6,7 @@ import { launchBrowser, newPage, screenshot, screenshotsDir } from '../test/supp
 import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'
 import { startTestClient } from '../test/support/test-client.ts'
+import { servicePageScreenshots } from './screenshots-service-pages.ts'
 
 /**
  * Renders Sign-in's page states (docs: docs/journeys.md, `dfe-sign-in--*`) and
@@ -189,6 +190,10 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
       await expectHeading(page, 'Audit trail')
       await capturePlacements(page, 'support-audit')
     }
+    if (await hasPage(page, '/support/feedback')) {
+      await expectHeading(page, 'Feedback')
+      await capturePlacements(page, 'support-feedback')
+    }
     await page.context().close()
   } finally {
     await services.close()
@@ -282,6 +287,7 @@ async function main(): Promise<void> {
     await page.context().close()
 
     await placementsScreenshots(browser)
+    await servicePageScreenshots(browser, capture)
   } finally {
     await browser.close()
     await service.close()
