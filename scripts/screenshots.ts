@@ -190,6 +190,7 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
       await expectHeading(page, 'Audit trail')
       await capturePlacements(page, 'support-audit')
     }
+    await placements.context.db.insertInto('feedback').values({ at: new Date(), trying_to_do: 'Add a new teacher to our school', how_it_went: 'Easy once I found the organisation.\nI could not see how to change their email address.' }).execute()
     if (await hasPage(page, '/support/feedback')) {
       await expectHeading(page, 'Feedback')
       await capturePlacements(page, 'support-feedback')
