@@ -6,6 +6,7 @@ import { launchBrowser, narrowestWidth, newPage, screenshot, screenshotsDir } fr
 import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'
 import { startTestClient } from '../test/support/test-client.ts'
+import { servicePageScreenshots } from './screenshots-service-pages.ts'
 
 /**
  * Renders Sign-in's page states (docs: docs/journeys.md, `dfe-sign-in--*`) and
@@ -223,6 +224,11 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
       await expectHeading(page, 'Audit trail')
       await capturePlacements(page, 'support-audit')
     }
+    await placements.context.db.insertInto('feedback').values({ at: new Date(), trying_to_do: 'Add a new teacher to our school', how_it_went: 'Easy once I found the organisation.\nI could not see how to change their email address.' }).execute()
+    if (await hasPage(page, '/support/feedback')) {
+      await expectHeading(page, 'Feedback')
+      await capturePlacements(page, 'support-feedback')
+    }
     await page.context().close()
   } finally {
     await services.close()
@@ -316,6 +322,7 @@ async function main(): Promise<void> {
     await page.context().close()
 
     await placementsScreenshots(browser)
+    await servicePageScreenshots(browser, capture)
   } finally {
     await browser.close()
     await service.close()

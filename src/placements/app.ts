@@ -1,11 +1,14 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
 import { devMailbox } from '../platform/dev-mailbox.ts'
+import { feedbackRoutes } from '../platform/feedback.ts'
 import { csrfProtection, errorPages, formBodies, noStore, notFound, securityHeaders } from '../platform/security.ts'
-import { sessions } from '../platform/sessions.ts'
+import { serviceGlobals, servicePageRoutes, whenBrowserCloses, inWords, type CookieUse } from '../platform/service-pages.ts'
+import { sessionCookieName, sessions } from '../platform/sessions.ts'
 import { serveAssets, useViews } from '../platform/views.ts'
 import type { IdentityProvider } from './auth/identity-provider.ts'
-import { authRoutes, formsAfterSessionEnded } from './auth/routes.ts'
+import { authRoutes, authStateCookieBaseName, formsAfterSessionEnded, pendingSeconds } from './auth/routes.ts'
 import { backChannelLogoutRoutes } from './auth/back-channel-logout.ts'
+import type { PlacementsConfig } from './config.ts'
 import { loadPrincipal } from './auth/principal.ts'
 import { serviceName, type PlacementsContext } from './context.ts'
 import { recordAudit } from './domain/audit.ts'
@@ -18,9 +21,26 @@ import { userRoutes } from './pages/users/routes.ts'
 export const sessionCookieBaseName = 'placements-session'
 
 /** Placements' templates and assets (also served by a node that is still starting). */
-export function usePlacementsViews(app: Express, identityProvider: IdentityProvider): void {
-  useViews(app, import.meta.dirname, { productName: serviceName, productUrl: '/', identityProviderName: identityProvider.displayName })
+export function usePlacementsViews(app: Express, identityProvider: IdentityProvider, config: Pick<PlacementsConfig, 'info'>): void {
+  useViews(app, import.meta.dirname, {
+    productName: serviceName, productUrl: '/', identityProviderName: identityProvider.displayName,
+    serviceLayout: 'placements-layout.njk', ...serviceGlobals(config.info)
+  })
   serveAssets(app, import.meta.dirname)
+}
+
+/** Every cookie Placements sets, from its session settings: the cookies page lists exactly these (a test compares). */
+export function placementsCookies(config: Pick<PlacementsConfig, 'publicUrl' | 'idleTimeoutSeconds'>): CookieUse[] {
+  const secure = config.publicUrl.startsWith('https:')
+  return [{
+    name: sessionCookieName(sessionCookieBaseName, secure),
+    purpose: `Keeps you signed in, and protects forms from misuse. You are signed out after ${inWords(config.idleTimeoutSeconds)} without using the service`,
+    expires: whenBrowserCloses
+  }, {
+    name: sessionCookieName(authStateCookieBaseName, secure),
+    purpose: 'Makes sure that the sign-in you come back with is the one you started, in this browser. It is deleted once you have signed in',
+    expires: inWords(pendingSeconds)
+  }]
 }
 
 export function buildPlacementsApp(context: PlacementsContext): Express {
@@ -30,7 +50,7 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
   app.set('trust proxy', config.trustProxy ? 1 : false)
   app.use(securityHeaders())
   // Static assets first: fetching a stylesheet is not activity and must not extend a session.
-  usePlacementsViews(app, context.identityProvider)
+  usePlacementsViews(app, context.identityProvider, config)
   // Server to server, from the provider: no session, no CSRF token (the signed token is the proof).
   app.use(backChannelLogoutRoutes(context))
 
@@ -54,9 +74,14 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
   app.use(organisationRoutes(context))
   app.use(userRoutes(context))
   app.use(supportRoutes(context))
+  app.use(servicePageRoutes({
+    cookies: placementsCookies(config),
+    description: 'When someone adds you to the service we collect your name, your email address and the organisations you work for. When you sign in, the identity provider tells us your email address and name.'
+  }))
+  app.use(feedbackRoutes(context))
   if (config.environment !== 'production') app.use(devMailbox(context.db))
   app.use(notFound)
-  app.use(errorPages({ log: (error, req) => context.log.error({ err: error, path: req.path }, 'request failed') }))
+  app.use(errorPages({ log: (error, req, reference) => context.log.error({ err: error, path: req.path, reference }, 'request failed') }))
   return app
 }
 
@@ -73,6 +98,7 @@ function navigation(req: Request, res: Response, next: NextFunction) {
     items.push({ text: 'Organisations', href: '/support/organisations', active: at('/support/organisations') || inOrganisation })
     items.push({ text: 'Support users', href: '/support/support-users', active: at('/support/support-users') })
     items.push({ text: 'Audit trail', href: '/support/audit', active: at('/support/audit') })
+    items.push({ text: 'Feedback', href: '/support/feedback', active: at('/support/feedback') })
   }
   if (principal.organisations.length > 1 || (principal.isSupport && principal.organisations.length > 0)) {
     items.push({ text: 'Change organisation', href: '/organisations', active: req.path === '/organisations' })

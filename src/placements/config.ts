@@ -2,6 +2,7 @@ import path from 'node:path'
 import { integer, readCommonConfig, requiredInProduction, type CommonConfig } from '../platform/config.ts'
 import type { DatabaseLocation } from '../platform/database.ts'
 import type { MailConfig } from '../platform/mail/delivery.ts'
+import { readServiceInfo, type ServiceInfo } from '../platform/service-info.ts'
 
 /**
  * Placements signs people in through any compliant OpenID Provider: our Sign-in in
@@ -38,6 +39,8 @@ export interface PlacementsConfig extends CommonConfig {
   trustProxy: boolean
   redisPrefix: string
   supportEmailDomain: string
+  /** Support address and response time, and the organisation's text for the legal pages. */
+  info: ServiceInfo
 }
 
 export function readPlacementsConfig(env: NodeJS.ProcessEnv = process.env): PlacementsConfig {
@@ -70,7 +73,8 @@ export function readPlacementsConfig(env: NodeJS.ProcessEnv = process.env): Plac
     warningSeconds: Math.min(integer(env.SESSION_WARNING_SECONDS, 120, 'SESSION_WARNING_SECONDS'), Math.floor(idleTimeoutSeconds / 2)),
     trustProxy: env.TRUST_PROXY === 'true',
     redisPrefix: env.PLACEMENTS_REDIS_PREFIX ?? 'placements:',
-    supportEmailDomain: env.SUPPORT_EMAIL_DOMAIN ?? 'education.gov.uk'
+    supportEmailDomain: env.SUPPORT_EMAIL_DOMAIN ?? 'education.gov.uk',
+    info: readServiceInfo(env, 'PLACEMENTS', 'placements-support@example.com')
   }
 }
 

@@ -23,6 +23,6 @@ export function actionContext(context: PlacementsContext): ActionContext {
   return {
     db: context.db,
     now: context.clock.now(),
-    email: { serviceName, publicUrl: context.config.publicUrl, identityProviderName: context.identityProvider.displayName }
+    email: { serviceName, publicUrl: context.config.publicUrl, identityProviderName: context.identityProvider.displayName, support: context.config.info.support }
   }
 }

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
+import { expectServiceChrome } from '../../test/support/service-chrome.ts'
 import { demoPassword } from '../demo/personas.ts'
 
 /**
@@ -55,6 +56,7 @@ async function expectPlacementsPage(page: Page, url: string, path: string | RegE
   if (typeof expectedHeading === 'string') assert.equal(text, expectedHeading, `on ${page.url()}`)
   else assert.match(text, expectedHeading, `on ${page.url()}`)
   assert.equal(await page.locator('.govuk-error-summary').count(), 0, 'no error summary')
+  await expectServiceChrome(page)
 }
 
 /** Sign-in's page, continuing to Placements. */
@@ -64,6 +66,7 @@ async function expectSigninPage(page: Page, signinUrl: string, expectedHeading: 
   if (typeof expectedHeading === 'string') assert.equal(text, expectedHeading, `on ${page.url()}`)
   else assert.match(text, expectedHeading, `on ${page.url()}`)
   assert.equal(await page.locator('.govuk-error-summary').count(), 0, 'no error summary')
+  await expectServiceChrome(page)
 }
 
 /** Sign-in asks for the password: its own session (if any) was not enough. */

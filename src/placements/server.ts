@@ -3,6 +3,7 @@ import { systemClock } from '../platform/clock.ts'
 import { describeLocation, migrate, openDatabase } from '../platform/database.ts'
 import { databaseChecks, Readiness, redisCheck, waitForMigrations } from '../platform/health.ts'
 import { createLogger } from '../platform/logger.ts'
+import { requireSupportEmail } from '../platform/service-info.ts'
 import { listen, startBackgroundWork, startingApp, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
 import { buildPlacementsApp, usePlacementsViews } from './app.ts'
 import { IdentityProvider } from './auth/identity-provider.ts'
@@ -24,6 +25,7 @@ export async function startPlacements(config: PlacementsConfig, options: StartOp
   const clock = options.clock ?? systemClock
   const progress = options.progress ?? (() => {})
   const log = createLogger('placements')
+  requireSupportEmail(config.info, 'PLACEMENTS')
   progress(`opening the database (${describeLocation(config.database)})`)
   const db = options.db ?? await openDatabase<PlacementsDatabase>(config.database, { connectTimeoutMs: config.databaseConnectTimeoutMs })
   if (config.environment !== 'production' || options.db) {
@@ -33,7 +35,7 @@ export async function startPlacements(config: PlacementsConfig, options: StartOp
   await options.beforeListen?.(db)
 
   const identityProvider = new IdentityProvider(config.identityProvider)
-  const web = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl, startingApp((app) => usePlacementsViews(app, identityProvider)))
+  const web = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl, startingApp((app) => usePlacementsViews(app, identityProvider, config)))
   const { port, publicUrl } = web
   const runtimeConfig: PlacementsConfig = { ...config, port, publicUrl }
   const background = await startBackgroundWork({

@@ -118,15 +118,30 @@ export function sameSecret(a: string, b: string): boolean {
 }
 
 /**
- * A GOV.UK page for anything that went wrong; 4xx for anything the request caused, 503
- * when a backing service is unreachable (outages.ts), 500 for the rest.
+ * A short reference for one logged error ("K7QF-3XMA"), shown on the 500 page so support can
+ * find the log line from what the person reads out. Letters and digits that cannot be
+ * confused (no 0/O, 1/I/L), about 40 bits: unique enough to find one error in a day's logs.
  */
-export function errorPages(options: { log: (error: unknown, req: Request) => void }) {
+export function errorReference(): string {
+  const alphabet = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'
+  const bytes = randomBytes(8)
+  let text = ''
+  for (const byte of bytes) text += alphabet[byte % alphabet.length]
+  return `${text.slice(0, 4)}-${text.slice(4)}`
+}
+
+/**
+ * A GOV.UK page for anything that went wrong; 4xx for anything the request caused, 503
+ * when a backing service is unreachable (outages.ts), 500 for the rest. Every logged error
+ * gets a reference (`errorReference`), given to `log` and shown on the 500 page.
+ */
+export function errorPages(options: { log: (error: unknown, req: Request, reference: string) => void }) {
   return function errorPageHandler(error: unknown, req: Request, res: Response, _next: NextFunction) {
     const outage = isOutage(error)
     const status = outage ? 503 : statusOf(error)
+    const reference = errorReference()
     // A 503 of our own choosing (too busy to hash a password) is expected under load, not a fault.
-    if (status >= 500 && (outage || status !== 503)) options.log(error, req)
+    if (status >= 500 && (outage || status !== 503)) options.log(error, req, reference)
     if (res.headersSent) return res.end()
     if (status === 503) return renderServiceUnavailable(res)
     res.status(status)
@@ -136,9 +151,9 @@ export function errorPages(options: { log: (error: unknown, req: Request) => voi
       : status === 403 ? 'errors/not-allowed.njk'
       : status === 404 ? 'errors/not-found.njk'
         : status < 500 ? 'errors/bad-request.njk' : 'errors/server-error.njk'
-    res.render(view, { status }, (renderError: Error | null, html?: string) => {
+    res.render(view, { status, ...(status >= 500 ? { reference } : {}) }, (renderError: Error | null, html?: string) => {
       if (renderError || html === undefined) {
-        res.type('text/plain').send(status < 500 ? 'There was a problem with your request.' : 'Sorry, there is a problem with the service.')
+        res.type('text/plain').send(status < 500 ? 'There was a problem with your request.' : `Sorry, there is a problem with the service. Reference: ${reference}`)
         return
       }
       res.send(html)

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core'
 import { startRedisServer, type RedisServer } from '../../test/support/backing-servers.ts'
 import { expectAccessible, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
+import { expectServiceChrome } from '../../test/support/service-chrome.ts'
 
 /**
  * The GOV.UK "Sorry, the service is unavailable" page, as people meet it: both services
@@ -35,6 +36,8 @@ async function expectUnavailablePage(page: Page, url: string, serviceName: strin
   assert.equal(await page.title(), `Sorry, the service is unavailable – ${serviceName} – GOV.UK`)
   assert.equal(await heading(page), 'Sorry, the service is unavailable')
   assert.match(await page.locator('main').innerText(), /Wait a few minutes, then reload this page/)
+  assert.match(await page.locator('main').innerText(), /If you need help urgently, email the support team\.\s+Email: \S+@example\.com/, `${label}: the support address`)
+  await expectServiceChrome(page)
   await expectAccessible(page, label)
   await page.setViewportSize({ width: 320, height: 640 })
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)

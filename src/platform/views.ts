@@ -45,5 +45,6 @@ export type FieldErrors = Record<string, string>
  */
 export function renderFormErrors(res: Response, view: string, errors: FieldErrors, context: Record<string, unknown> = {}, status = 400): void {
   const errorList = Object.entries(errors).map(([field, text]) => ({ text, href: `#${field}` }))
-  res.status(status).render(view, { ...context, errors, errorList })
+  // 429: a limit was reached (locked out, too many codes); the layout then says how to get help.
+  res.status(status).render(view, { ...context, errors, errorList, limited: status === 429 })
 }

@@ -2,8 +2,10 @@ import express, { type Express } from 'express'
 import type nunjucks from 'nunjucks'
 import type Provider from 'oidc-provider'
 import { devMailbox } from '../platform/dev-mailbox.ts'
+import { feedbackRoutes } from '../platform/feedback.ts'
 import { csrfProtection, errorPages, formBodies, noStore, notFound, requireHttps, securityHeaders } from '../platform/security.ts'
-import { sessions } from '../platform/sessions.ts'
+import { serviceGlobals, servicePageRoutes, inWords, whenBrowserCloses, type CookieUse } from '../platform/service-pages.ts'
+import { sessionCookieName, sessions } from '../platform/sessions.ts'
 import { serveAssets, useViews } from '../platform/views.ts'
 import type { SigninContext } from './context.ts'
 import { createAccountRoutes } from './journeys/create-account/routes.ts'
@@ -11,13 +13,33 @@ import { forgottenPasswordRoutes } from './journeys/forgotten-password/routes.ts
 import { loadInteraction } from './journeys/journey.ts'
 import { signInRoutes } from './journeys/sign-in/routes.ts'
 import { clientAuthentication } from './provider/client-authentication.ts'
-import { isProviderPath, lifetimes } from './provider/provider.ts'
+import type { SigninConfig } from './config.ts'
+import { cookieNames, isProviderPath, lifetimes } from './provider/provider.ts'
 
 export const sessionCookieBaseName = 'signin-session'
 
 /** The views are built before the provider (which renders with them), then handed here. */
-export function createSigninViews(app: Express, serviceName: string): nunjucks.Environment {
-  return useViews(app, import.meta.dirname, { productName: serviceName, productUrl: '/' })
+export function createSigninViews(app: Express, config: Pick<SigninConfig, 'serviceName' | 'info'>): nunjucks.Environment {
+  return useViews(app, import.meta.dirname, { productName: config.serviceName, productUrl: '/', serviceLayout: 'layout.njk', ...serviceGlobals(config.info) })
+}
+
+/**
+ * Every cookie Sign-in sets, from the names and lifetimes the code gives them: the cookies
+ * page lists exactly these (a test signs in and compares). oidc-provider signs its cookies,
+ * so each has a `.sig` companion.
+ */
+export function signinCookies(secure: boolean, serviceName: string): CookieUse[] {
+  const provider = cookieNames(secure)
+  const signed = (name: string, purpose: string, seconds: number): CookieUse[] => [
+    { name, purpose, expires: inWords(seconds) },
+    { name: `${name}.sig`, purpose: `Checks that the ${name} cookie has not been changed`, expires: inWords(seconds) }
+  ]
+  return [
+    { name: sessionCookieName(sessionCookieBaseName, secure), purpose: 'Remembers your progress while you sign in, create an account or reset your password, and protects forms from misuse', expires: whenBrowserCloses },
+    ...signed(provider.session, `Keeps you signed in to ${serviceName}, so services you use can let you in without asking for your password again`, lifetimes.sessionSeconds),
+    ...signed(provider.interaction, 'Links your sign-in to the service that sent you here', lifetimes.interactionSeconds),
+    ...signed(provider.resume, 'Takes you back to the service once you have signed in', lifetimes.interactionSeconds)
+  ]
 }
 
 /** Sign-in's own assets after GOV.UK Frontend's (also served by a node that is still starting). */
@@ -41,17 +63,24 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   interaction.use(signInRoutes(context))
   interaction.use(createAccountRoutes(context))
   interaction.use('/forgotten-password', forgottenPasswordRoutes(context))
-  app.use('/interaction/:uid',
-    sessions({
-      cookieName: sessionCookieBaseName,
-      secure,
-      idleTimeoutSeconds: lifetimes.interactionSeconds,
-      absoluteTimeoutSeconds: lifetimes.sessionSeconds,
-      store: context.store,
-      clock: context.clock,
-      onSaveFailed: (error) => context.log.warn({ err: error }, 'session not saved')
-    }),
-    interaction)
+  const webSessions = sessions({
+    cookieName: sessionCookieBaseName,
+    secure,
+    idleTimeoutSeconds: lifetimes.interactionSeconds,
+    absoluteTimeoutSeconds: lifetimes.sessionSeconds,
+    store: context.store,
+    clock: context.clock,
+    onSaveFailed: (error) => context.log.warn({ err: error }, 'session not saved')
+  })
+  app.use('/interaction/:uid', webSessions, interaction)
+
+  // Help, cookies, accessibility, privacy and terms; the feedback form keeps its CSRF token in the same session.
+  app.use(servicePageRoutes({
+    cookies: signinCookies(secure, config.serviceName),
+    description: 'When you create an account we collect your name, your email address and a password, which we store in a form that cannot be turned back into the password.'
+  }))
+  app.use('/feedback', noStore, webSessions, formBodies(), csrfProtection)
+  app.use(feedbackRoutes(context))
 
   if (config.environment !== 'production') app.use(devMailbox(context.db))
   app.get('/', noStore, (_req, res) => res.render('home.njk'))
@@ -70,6 +99,6 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   providerOnly.use((req, res) => providerHandler(context.provider)(req, res))
   app.use((req, res, next) => isProviderPath(req.path) ? providerOnly(req, res, next) : next())
   app.use(notFound)
-  app.use(errorPages({ log: (error, req) => context.log.error({ err: error, path: req.path }, 'request failed') }))
+  app.use(errorPages({ log: (error, req, reference) => context.log.error({ err: error, path: req.path, reference }, 'request failed') }))
   return app
 }

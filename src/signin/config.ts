@@ -2,6 +2,7 @@ import path from 'node:path'
 import { integer, readCommonConfig, requiredInProduction, type CommonConfig } from '../platform/config.ts'
 import type { DatabaseLocation } from '../platform/database.ts'
 import type { MailConfig } from '../platform/mail/delivery.ts'
+import { readServiceInfo, type ServiceInfo } from '../platform/service-info.ts'
 import { defaultHashing } from './accounts/passwords.ts'
 
 export interface SigninConfig extends CommonConfig {
@@ -20,6 +21,8 @@ export interface SigninConfig extends CommonConfig {
   redisPrefix: string
   /** Per process: password hashes run at once, and waiting before new ones are refused. */
   passwordHashing: { concurrency: number, maxWaiting: number }
+  /** Support address and response time, and the organisation's text for the legal pages. */
+  info: ServiceInfo
 }
 
 export function readSigninConfig(env: NodeJS.ProcessEnv = process.env): SigninConfig {
@@ -52,6 +55,7 @@ export function readSigninConfig(env: NodeJS.ProcessEnv = process.env): SigninCo
     passwordHashing: {
       concurrency: integer(env.PASSWORD_HASH_CONCURRENCY, defaultHashing.concurrency, 'PASSWORD_HASH_CONCURRENCY'),
       maxWaiting: integer(env.PASSWORD_HASH_QUEUE, defaultHashing.maxWaiting, 'PASSWORD_HASH_QUEUE')
-    }
+    },
+    info: readServiceInfo(env, 'SIGNIN', 'signin-support@example.com')
   }
 }

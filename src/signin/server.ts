@@ -4,6 +4,7 @@ import { systemClock } from '../platform/clock.ts'
 import { describeLocation, migrate, openDatabase } from '../platform/database.ts'
 import { databaseChecks, Readiness, redisCheck, waitForMigrations } from '../platform/health.ts'
 import { createLogger } from '../platform/logger.ts'
+import { requireSupportEmail } from '../platform/service-info.ts'
 import { listen, startBackgroundWork, startingApp, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
 import { commonPasswordCount } from './accounts/common-passwords.ts'
 import { limitPasswordHashing, spendOneHash } from './accounts/passwords.ts'
@@ -47,6 +48,7 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   limitPasswordHashing(config.passwordHashing)
   await spendOneHash('')
   const log = createLogger('signin')
+  requireSupportEmail(config.info, 'SIGNIN')
   progress(`opening the database (${describeLocation(config.database)})`)
   const db = options.db ?? await openDatabase<SigninDatabase>(config.database, { connectTimeoutMs: config.databaseConnectTimeoutMs })
   if (config.environment !== 'production' || options.db) {
@@ -55,7 +57,7 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   }
   await options.beforeListen?.(db)
 
-  const web = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl, startingApp((app) => { createSigninViews(app, config.serviceName); serveSigninAssets(app) }))
+  const web = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl, startingApp((app) => { createSigninViews(app, config); serveSigninAssets(app) }))
   const { port, publicUrl } = web
   const runtimeConfig: SigninConfig = { ...config, port, publicUrl }
   const now = clock.now()
@@ -69,7 +71,7 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   const cookieKeys = (await instanceSecret(db, 'cookie-keys', now, config.cookieKeys)).split(',')
   const codeKey = Buffer.from(await instanceSecret(db, 'code-key', now, config.codeKey), 'utf8')
   const app = express()
-  const views = createSigninViews(app, config.serviceName)
+  const views = createSigninViews(app, config)
   const adapter = adapterFactory(db, clock, redis, config.redisPrefix)
   const liveProvider = await LiveProvider.create({
     db, clock, log,

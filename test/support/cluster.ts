@@ -111,6 +111,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       SIGNIN_URL: signinProxy.url,
       SIGNIN_DATABASE_URL: signinDatabaseUrl,
       REDIS_URL: redis.url,
+      SUPPORT_EMAIL: 'signin-support@example.com',
       ...options.signinEnv
     }
     const placementsEnv: NodeJS.ProcessEnv = {

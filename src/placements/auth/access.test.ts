@@ -74,6 +74,7 @@ test('no matching user: the no-access page shows the address used, why, and how 
   assert.match(page.text, /You do not have access to this service/)
   assert.match(page.text, /Someone\.Else@example\.com/)
   assert.match(page.text, /Sign out and sign in with a different account/)
+  assert.match(page.text, /href="mailto:placements-support@example\.com"/, 'where to get help')
   // No loop: the protected pages send them back here, not round the sign-in again.
   for (const path of ['/organisations', '/support/organisations', '/']) {
     const page = await http.get(`${url}${path}`)

@@ -14,7 +14,9 @@ import { durationText } from './principal.ts'
 import { safeReturnPath } from './return-path.ts'
 
 /** How long a sign-in may take at the provider (account creation included). */
-const pendingSeconds = 3 * 3600
+export const pendingSeconds = 3 * 3600
+/** The cookie that ties the provider's answer to the browser that asked (the cookies page lists it). */
+export const authStateCookieBaseName = 'placements-auth-state'
 /** How long a reload may still finish a sign-in whose code was exchanged but not yet recorded. */
 const verifiedSeconds = 15 * 60
 const emailShape = /^[^\s@<>]{1,64}@[^\s@<>]{1,189}$/
@@ -27,7 +29,7 @@ const emailShape = /^[^\s@<>]{1,64}@[^\s@<>]{1,189}$/
 export function authRoutes(context: PlacementsContext): Router {
   const router = Router()
   const secure = context.config.publicUrl.startsWith('https:')
-  const stateCookie = sessionCookieName('placements-auth-state', secure)
+  const stateCookie = sessionCookieName(authStateCookieBaseName, secure)
   const cookieOptions = { httpOnly: true, secure, sameSite: 'lax' as const, path: '/' }
   const redirectUri = `${context.config.publicUrl}/auth/callback`
 

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
+import { feedbackMigration } from '../../platform/feedback.ts'
 import { outboxLeaseMigration, outboxMigration } from '../../platform/mail/outbox.ts'
 import { shortLivedMigration } from '../../platform/short-lived-store.ts'
 
@@ -56,5 +57,6 @@ export const placementsMigrations: Record<string, Migration> = {
       await sql`create index audit_events_seq on audit_events (seq desc)`.execute(db)
     }
   },
-  '0004-platform-outbox-lease': outboxLeaseMigration
+  '0004-platform-outbox-lease': outboxLeaseMigration,
+  '0005-platform-feedback': feedbackMigration
 }

@@ -1,9 +1,10 @@
 import type { Generated } from 'kysely'
+import type { FeedbackTable } from '../../platform/feedback.ts'
 import type { OutboxTable } from '../../platform/mail/outbox.ts'
 import type { ShortLivedTable } from '../../platform/short-lived-store.ts'
 
 /** Placements' own database: who may get in, and to which organisations. */
-export interface PlacementsDatabase extends OutboxTable, ShortLivedTable {
+export interface PlacementsDatabase extends OutboxTable, ShortLivedTable, FeedbackTable {
   organisations: {
     id: Generated<string>
     kind: OrganisationKind

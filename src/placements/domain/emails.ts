@@ -5,6 +5,12 @@ export interface PlacementsEmailContext {
   serviceName: string
   publicUrl: string
   identityProviderName: string
+  /** Where people get help (PLACEMENTS_SUPPORT_EMAIL), and how soon they hear back. */
+  support: { email: string, responseTime: string }
+}
+
+function getHelp(c: PlacementsEmailContext): string {
+  return `If you need help, email ${c.support.email}. ${c.support.responseTime}`
 }
 
 export function signInLink(c: PlacementsEmailContext, email: string): string {
@@ -21,7 +27,7 @@ export function invitation(to: { email: string, givenName: string }, organisatio
       `You must sign in with this email address (${to.email}).\n\n` +
       `If you do not have a ${c.identityProviderName} account yet, choose "Create an account" on the sign-in page and use this email address. ` +
       `Once you've confirmed your email address and created a password, you'll go straight to ${c.serviceName}.\n\n` +
-      `If you were not expecting this email, you can ignore it.`
+      `If you were not expecting this email, you can ignore it.\n\n` + getHelp(c)
   }
 }
 
@@ -32,7 +38,7 @@ export function supportInvitation(to: { email: string, givenName: string }, c: P
     body: `Dear ${to.givenName},\n\n` +
       `You've been added as a support user on ${c.serviceName}. You can now manage organisations and their users.\n\n` +
       `Sign in using ${c.identityProviderName}:\n\n${signInLink(c, to.email)}\n\n` +
-      `You must sign in with this email address (${to.email}). If you do not have a ${c.identityProviderName} account yet, choose "Create an account" on the sign-in page.`
+      `You must sign in with this email address (${to.email}). If you do not have a ${c.identityProviderName} account yet, choose "Create an account" on the sign-in page.\n\n` + getHelp(c)
   }
 }
 

@@ -16,7 +16,7 @@ let c: ActionContext
 before(async () => {
   database = await freshDatabase<PlacementsDatabase>()
   await migrate(database.db as unknown as Kysely<unknown>, placementsMigrations)
-  c = { db: database.db, now: new Date(), email: { serviceName: 'Manage school placements', publicUrl: 'https://placements.example', identityProviderName: 'DfE Sign-in' } }
+  c = { db: database.db, now: new Date(), email: { serviceName: 'Manage school placements', publicUrl: 'https://placements.example', identityProviderName: 'DfE Sign-in', support: { email: 'support@placements.example', responseTime: 'We aim to respond within 2 working days.' } } }
 })
 after(() => database.drop())
 

@@ -22,7 +22,7 @@ before(async () => {
   database = await freshDatabase<PlacementsDatabase>()
   await migrate(database.db as unknown as Kysely<unknown>, placementsMigrations)
   nodes = [database.db, await database.connectAnother()]
-  c = { db: database.db, now, email: { serviceName: 'Manage school placements', publicUrl: 'https://placements.example', identityProviderName: 'DfE Sign-in' } }
+  c = { db: database.db, now, email: { serviceName: 'Manage school placements', publicUrl: 'https://placements.example', identityProviderName: 'DfE Sign-in', support: { email: 'support@placements.example', responseTime: 'We aim to respond within 2 working days.' } } }
   const school = await addOrganisation(c, null, { kind: 'school', name: 'Sign-in School', urn: '200001' })
   if (school.outcome !== 'added') throw new Error('setup')
   organisationId = school.organisation.id

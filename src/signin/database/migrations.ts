@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
+import { feedbackMigration } from '../../platform/feedback.ts'
 import { outboxLeaseMigration, outboxMigration } from '../../platform/mail/outbox.ts'
 import { shortLivedMigration } from '../../platform/short-lived-store.ts'
 
@@ -87,5 +88,6 @@ export const signinMigrations: Record<string, Migration> = {
       await sql`create index audit_events_at on audit_events (at desc)`.execute(db)
     }
   },
-  '0006-platform-outbox-lease': outboxLeaseMigration
+  '0006-platform-outbox-lease': outboxLeaseMigration,
+  '0007-platform-feedback': feedbackMigration
 }

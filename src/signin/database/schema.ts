@@ -1,9 +1,10 @@
 import type { Generated } from 'kysely'
+import type { FeedbackTable } from '../../platform/feedback.ts'
 import type { OutboxTable } from '../../platform/mail/outbox.ts'
 import type { ShortLivedTable } from '../../platform/short-lived-store.ts'
 
 /** Sign-in's own database. `accounts.id` is the OpenID `sub`: random, opaque, never reused. */
-export interface SigninDatabase extends OutboxTable, ShortLivedTable {
+export interface SigninDatabase extends OutboxTable, ShortLivedTable, FeedbackTable {
   accounts: {
     id: Generated<string>
     email: string

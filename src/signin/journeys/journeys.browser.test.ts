@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../../test/support/browser.ts'
+import { expectServiceChrome } from '../../../test/support/service-chrome.ts'
 import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
 import { startTestClient, type TestClient } from '../../../test/support/test-client.ts'
 import { passwordMessages } from '../accounts/password-policy.ts'
@@ -50,6 +51,7 @@ async function expectSigninPage(page: Page, expectedHeading: string | RegExp): P
   assert.ok(page.url().startsWith(signin.url), `expected Sign-in, at ${page.url()}`)
   assert.equal(await page.locator('.govuk-error-summary').count(), 0, 'no error summary')
   assert.doesNotMatch(await page.title(), /^Error:/)
+  await expectServiceChrome(page)
 }
 
 /** The GOV.UK error pattern: "Error: " title, a summary linking to each field, the message by the field. */
@@ -60,6 +62,7 @@ async function expectErrors(page: Page, errors: Record<string, string>): Promise
   const listed = await summary.locator('.govuk-error-summary__list a').evaluateAll((links) =>
     links.map((link) => [link.getAttribute('href'), (link.textContent ?? '').trim()]))
   assert.deepEqual(listed, Object.entries(errors).map(([field, message]) => [`#${field}`, message]))
+  await expectServiceChrome(page)
   for (const [field, message] of Object.entries(errors)) {
     const fieldMessage = (await page.locator(`#${field}-error`).innerText()).replace(/^Error:\s*/, '')
     assert.equal(fieldMessage.trim(), message)

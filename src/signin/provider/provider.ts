@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type nunjucks from 'nunjucks'
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 import type { Logger } from '../../platform/logger.ts'
+import { errorReference } from '../../platform/security.ts'
 import { findAccountById } from '../accounts/accounts.ts'
 import type { SigninDatabase } from '../database/schema.ts'
 import type { AdapterFactory } from './adapters.ts'
@@ -54,6 +55,11 @@ export interface ProviderOptions {
   views: nunjucks.Environment
   serviceName: string
   log: Logger
+}
+
+function referenceOf(ctx: KoaContextWithOIDC): string {
+  const state = ctx.state as { errorReference?: string }
+  return state.errorReference ??= errorReference()
 }
 
 export function cookieNames(secure: boolean) {
@@ -164,14 +170,29 @@ export function createProvider(options: ProviderOptions): Provider {
     // Services read who signed in from the ID token itself (email and names included).
     conformIdTokenClaims: false,
     async renderError(ctx, out) {
+      // A fault of ours gets the 500 page with a reference, which server_error below logs.
+      if (out.error === 'server_error') {
+        const reference = referenceOf(ctx)
+        render(ctx, 'errors/server-error.njk', { reference })
+        return
+      }
       render(ctx, 'provider/error.njk', { error: out.error, description: out.error_description })
     }
   }
 
   const provider = new Provider(options.issuer, configuration)
   provider.proxy = options.trustProxy
-  provider.on('server_error', (_ctx, error) => options.log.error({ err: error }, 'provider error'))
+  provider.on('server_error', (ctx: KoaContextWithOIDC, error) => options.log.error({ err: error, path: ctx.path, reference: referenceOf(ctx) }, 'provider error'))
   // A service that could not be told of a sign-out keeps its session until it times out: worth knowing.
   provider.on('backchannel.error', (_ctx, error, client) => options.log.warn({ err: error, clientId: client.clientId }, 'back-channel logout not delivered'))
+  // A path under the provider's routes that none of them answers (say /token/nope) would get
+  // Koa's plain-text "Not Found": it gets the GOV.UK page instead.
+  provider.use(async (ctx, next) => {
+    await next()
+    if (ctx.status === 404 && ctx.body === undefined) {
+      render(ctx as KoaContextWithOIDC, 'errors/not-found.njk', {})
+      ctx.status = 404
+    }
+  })
   return provider
 }

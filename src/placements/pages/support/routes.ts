@@ -2,6 +2,7 @@ import { Router } from 'express'
 import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import type { PlacementsContext } from '../../context.ts'
 import { supportAuditRoutes } from './audit.ts'
+import { supportFeedbackRoutes } from './feedback.ts'
 import { supportOrganisationRoutes } from './organisations.ts'
 import { supportUserRoutes } from './support-users.ts'
 
@@ -17,5 +18,6 @@ export function supportRoutes(context: PlacementsContext): Router {
   router.use(supportOrganisationRoutes(context))
   router.use(supportUserRoutes(context))
   router.use(supportAuditRoutes(context))
+  router.use(supportFeedbackRoutes(context))
   return router
 }

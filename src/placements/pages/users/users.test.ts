@@ -138,6 +138,7 @@ test('a member adds a new user: details, check answers, confirm; the person is i
   assert.match(email.subject, /Oakwood Primary School/)
   assert.match(email.subject, /Manage school placements/)
   assert.match(email.body, /Dear Jane,/)
+  assert.match(email.body, /If you need help, email placements-support@example\.com\. We aim to respond within 2 working days\./, 'the invitation says where to get help')
   const link = `${placementsUrl}/sign-in?login_hint=Jane.Smith%40example.com`
   assert.ok(email.body.includes(link), `the email links to ${link}`)
   const followed = await new HttpSession().get(link)

@@ -205,6 +205,7 @@ test('more than 5 codes an hour for one address: 429 and how long to wait', asyn
   assert.equal(sixth.status, 429)
   assert.deepEqual(messagesOf(sixth), [codeMessages.limited(60)])
   assert.match(messagesOf(sixth)[0]!, /Wait 60 minutes/)
+  assert.match(sixth.text, /If you need help, email <a class="govuk-link" href="mailto:signin-support@example\.com">/, 'too many codes: where to get help')
   const sentCodes = await signin.context.db.selectFrom('outbox').select('body').where('recipient', '=', 'hedy.lamarr@example.com').execute()
   assert.equal(sentCodes.length, 5, 'no sixth email')
   clock.advanceSeconds(60 * 60)

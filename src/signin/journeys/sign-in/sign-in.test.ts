@@ -91,6 +91,7 @@ test('5 wrong passwords lock the address for 15 minutes, even against the right 
   assert.equal(fifth.status, 429)
   assert.deepEqual(errorSummary(fifth.text).map((e) => e.text), [messages.lockedOut(15)])
   assert.match(errorSummary(fifth.text)[0]!.text, /Wait 15 minutes/)
+  assert.match(visibleText(fifth.text), /If you need help, email signin-support@example\.com ?\. We aim to respond within 2 working days\./, 'locked out: where to get help')
 
   assert.match(fifth.text, /<p id="email-error" class="govuk-error-message">[\s\S]*or <a class="govuk-link" href="\/interaction\/[^"]+\/forgotten-password">reset your password<\/a>/, 'by the field, "reset your password" is a link')
   const rightButLocked = await signInAt(http, page, email, password)
@@ -237,6 +238,7 @@ test('over HTTP, the per-IP limit is explained plainly', async () => {
   const response = await signInAt(http, page, 'innocent.person@example.com', 'any-password-at-all')
   assert.equal(response.status, 429)
   assert.deepEqual(errorSummary(response.text).map((e) => e.text), [messages.tooManyFromHere])
+  assert.match(visibleText(response.text), /If you need help, email signin-support@example\.com/, 'limited: where to get help')
 })
 
 function median(values: number[]): number {
