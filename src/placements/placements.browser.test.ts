@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test'
 import type { Browser, Locator, Page } from 'playwright-core'
 import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
-import { demoPassword } from '../demo/personas.ts'
+import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../demo/personas.ts'
+import { nextAppCode } from '../../test/support/second-factor.ts'
 
 /**
  * Placements journeys walked as a person would, in Chromium, across both running services:
@@ -73,10 +74,24 @@ async function expectPasswordAsked(page: Page, signinUrl: string): Promise<void>
   assert.equal(await page.locator('#password').isVisible(), true, 'the password is asked for')
 }
 
+/**
+ * The password, then the second factor: the support persona's authenticator app (codes
+ * computed from its development-only key, as the README tells a newcomer), or for
+ * everyone else the code Sign-in emails (read from its development mailbox).
+ */
 async function signInAtSignin(page: Page, email: string, password = demoPassword): Promise<void> {
   await page.locator('#email').fill(email)
   await page.locator('#password').fill(password)
   await clickAndWait(page, button(page, 'Sign in'))
+  const signinUrl = new URL(page.url()).origin
+  if (email === demoAppPersonaEmail) {
+    await expectSigninPage(page, signinUrl, 'Enter the code from your authenticator app')
+    await page.locator('#code').fill(await nextAppCode(demoAppSecret))
+  } else {
+    await expectSigninPage(page, signinUrl, 'Check your email')
+    await page.locator('#code').fill(await codeFromMailbox(page, signinUrl, email, `sign-in code for ${email}`))
+  }
+  await clickAndWait(page, button(page, 'Continue'))
 }
 
 /** The header's links (GOV.UK service navigation). */

@@ -21,6 +21,17 @@ export function confirmEmailCode(to: string, code: string, expiresInMinutes: num
   }
 }
 
+export function signInCode(to: string, code: string, expiresInMinutes: number, c: EmailContext): Email {
+  return {
+    to,
+    subject: `${code} is your ${c.signinName} sign-in code`,
+    body: `Someone entered the right password for your ${c.signinName} account, to use ${c.clientName}.\n\n` +
+      `Your sign-in code is:\n\n${code}\n\n` +
+      `Enter it on the "Check your email" page. The code expires in ${expiresInMinutes} minutes.\n\n` +
+      `If this was not you, someone else knows your password: do not share this code, and reset your password from the sign-in page ("Forgotten your password?").` + footer(c)
+  }
+}
+
 export function accountAlreadyExists(to: string, signinUrl: string, c: EmailContext): Email {
   return {
     to,

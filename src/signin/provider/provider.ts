@@ -3,6 +3,7 @@ import type nunjucks from 'nunjucks'
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 import type { Logger } from '../../platform/logger.ts'
 import { findAccountById } from '../accounts/accounts.ts'
+import { supportedAcrValues } from '../accounts/factors.ts'
 import type { SigninDatabase } from '../database/schema.ts'
 import type { AdapterFactory } from './adapters.ts'
 
@@ -80,8 +81,12 @@ export function createProvider(options: ProviderOptions): Provider {
       long: { httpOnly: true, sameSite: 'lax', secure: options.secureCookies },
       short: { httpOnly: true, sameSite: 'lax', secure: options.secureCookies }
     },
+    // acr and amr (ADR 10) are in the ID token, and in userinfo with the openid scope.
+    acrValues: supportedAcrValues,
     claims: {
-      openid: ['sub'],
+      acr: null,
+      amr: null,
+      openid: ['sub', 'acr', 'amr'],
       email: ['email', 'email_verified'],
       profile: ['given_name', 'family_name']
     },
@@ -111,14 +116,23 @@ export function createProvider(options: ProviderOptions): Provider {
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`
     },
-    async findAccount(_ctx, sub) {
+    // The access token keeps the acr and amr of the sign-in it came from, for userinfo.
+    async extraTokenClaims(ctx, token) {
+      if (token.kind !== 'AccessToken') return undefined
+      const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken
+      if (!source?.acr) return undefined
+      return { acr: source.acr, amr: source.amr }
+    },
+    async findAccount(_ctx, sub, token) {
       const account = await findAccountById(db, sub)
       if (!account) return undefined
+      const extra = (token as { extra?: { acr?: string, amr?: string[] } } | undefined)?.extra
       return {
         accountId: account.id,
         async claims() {
           return {
             sub: account.id,
+            ...(extra?.acr ? { acr: extra.acr, amr: extra.amr } : {}),
             email: account.email,
             // Every account's address was confirmed with an emailed code before it existed.
             email_verified: true,
