@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import * as OTPAuth from 'otpauth'
 import QRCode from 'qrcode'
 import type { AttemptRule, ShortLivedStore } from '../../platform/short-lived-store.ts'
@@ -140,9 +140,7 @@ export async function checkAppCode(db: Kysely<SigninDatabase>, store: ShortLived
 }
 
 /** Finishes setting up: the factor becomes usable, and replaces any app the account had. */
-export async function confirmApp(db: Kysely<SigninDatabase>, accountId: string, factorId: string, now: Date): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('account_factors').where('account_id', '=', accountId).where('kind', '=', 'authenticator-app').where('id', '!=', factorId).execute()
-    await trx.updateTable('account_factors').set({ confirmed_at: now }).where('id', '=', factorId).execute()
-  })
+export async function confirmApp(trx: Transaction<SigninDatabase>, accountId: string, factorId: string, now: Date): Promise<void> {
+  await trx.deleteFrom('account_factors').where('account_id', '=', accountId).where('kind', '=', 'authenticator-app').where('id', '!=', factorId).execute()
+  await trx.updateTable('account_factors').set({ confirmed_at: now }).where('id', '=', factorId).execute()
 }

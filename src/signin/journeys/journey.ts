@@ -39,6 +39,10 @@ export interface Journey {
     target?: Acr | undefined
     /** The unconfirmed authenticator app being set up in this sign-in. */
     settingUpApp?: string
+    /** New recovery codes, kept only until the person has seen them and carried on. */
+    newRecoveryCodes?: string[]
+    /** Recovery codes left after one was used in this sign-in. */
+    recoveryRemaining?: number
   }
   /** A one-time success message for the next page. */
   banner?: string

@@ -10,7 +10,7 @@ import { appCodeAt } from '../accounts/authenticator-app.ts'
 import { acrValues } from '../accounts/factors.ts'
 import { nextAppCode } from '../../../test/support/second-factor.ts'
 import { addAccount } from '../../../test/support/signin-pages.ts'
-import { appMessages } from './second-factor/routes.ts'
+import { appMessages, recoveryMessages } from './second-factor/routes.ts'
 import { seedDevelopment } from '../seed.ts'
 import { codeMessages } from './codes.ts'
 import { messages as signInMessages } from './sign-in/routes.ts'
@@ -391,6 +391,37 @@ for (const javaScript of [true, false]) {
         await expectAccessible(page, `${mode}: set up an authenticator app, wrong code`)
         await page.locator('#code').fill(await nextAppCode(secret))
         await clickAndWait(page, button(page, 'Continue'))
+
+        // 10 recovery codes, shown once.
+        await expectSigninPage(page, 'Save your recovery codes')
+        const codes = await page.locator('#recovery-codes li').allInnerTexts()
+        assert.equal(codes.length, 10)
+        await expectAccessible(page, `${mode}: save your recovery codes`)
+        await clickAndWait(page, button(page, 'I have saved my recovery codes'))
+        await expectSignedInAtService(page, email)
+
+        // Later, without the app: a recovery code, then the offer to review the factors.
+        await page.context().clearCookies()
+        await page.goto(`${service.url}/sign-in`)
+        await page.locator('#email').fill(email)
+        await page.locator('#password').fill(newPassword)
+        await clickAndWait(page, button(page, 'Sign in'))
+        await expectSigninPage(page, 'Enter the code from your authenticator app')
+        await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
+        await page.getByLabel('Use a recovery code').check()
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSigninPage(page, 'Enter a recovery code')
+        await expectAccessible(page, `${mode}: enter a recovery code`)
+        await page.locator('#code').fill('abcde-fghjk')
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { code: recoveryMessages.incorrect })
+        await expectAccessible(page, `${mode}: enter a recovery code, wrong`)
+        await page.locator('#code').fill(codes[0]!.trim())
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSigninPage(page, 'You used a recovery code')
+        assert.match(await page.locator('main').innerText(), /You have 9 recovery codes left/)
+        await expectAccessible(page, `${mode}: you used a recovery code`)
+        await clickAndWait(page, button(page, `Continue to ${serviceName}`))
         await expectSignedInAtService(page, email)
       } finally {
         await page.context().close()

@@ -166,7 +166,10 @@ test('a service that asks for an app gets one: an account without one proves its
   assert.equal(fieldError(wrong.text, 'code'), appMessages.incorrect)
   assert.equal(inputValue(wrong.text, 'code'), wrong.text.includes('value="000000"') ? '000000' : '111111')
   const done = await http.post(`${base}/set-up-authenticator-app`, { _csrf: csrfFrom(setUp.text), code: appCodeAt(secret, clock.now()) })
-  const tokens = await finish(http, done, flow)
+  // Then the recovery codes, shown once (recovery-codes.test.ts), and on to the service.
+  assert.equal(done.headers.get('location'), `${new URL(base).pathname}/recovery-codes`)
+  const codes = await http.get(`${base}/recovery-codes`)
+  const tokens = await finish(http, await http.post(`${base}/recovery-codes`, { _csrf: csrfFrom(codes.text) }), flow)
   assert.equal(tokens.claims()!.acr, acrValues.app)
   nextStep()
   // From now on, the app is what Sign-in asks for first.

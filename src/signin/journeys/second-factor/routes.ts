@@ -4,6 +4,7 @@ import { renderFormErrors } from '../../../platform/views.ts'
 import { checkCode, issueCode } from '../../accounts/codes.ts'
 import { appRules, appSecretOf, beginAppSetUp, checkAppCode, confirmApp, groupedSecret, setUpDetails } from '../../accounts/authenticator-app.ts'
 import { acrSatisfies, acrValues, authenticationResult, factorMeets, secondFactorsOf, targetAcr, type ProvenMethod, type SecondFactor } from '../../accounts/factors.ts'
+import { normaliseRecoveryCode, recoveryRules, replaceRecoveryCodes, useRecoveryCode } from '../../accounts/recovery-codes.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
 import { signInCode } from '../../emails.ts'
@@ -21,7 +22,17 @@ const views = {
   resend: 'journeys/second-factor/resend-email-code.njk',
   appCode: 'journeys/second-factor/app-code.njk',
   choose: 'journeys/second-factor/choose-factor.njk',
-  setUpApp: 'journeys/second-factor/set-up-app.njk'
+  setUpApp: 'journeys/second-factor/set-up-app.njk',
+  recoveryCodes: 'journeys/second-factor/recovery-codes.njk',
+  recoveryCode: 'journeys/second-factor/recovery-code.njk',
+  recoveryUsed: 'journeys/second-factor/recovery-code-used.njk'
+}
+
+export const recoveryMessages = {
+  missing: 'Enter a recovery code',
+  format: 'Enter a recovery code using the 10 letters and numbers, for example abcde-23456',
+  incorrect: 'The recovery code is not correct, or it has been used. Check it and try again',
+  locked: (minutes: number) => `You've entered the wrong recovery code too many times. Wait ${minutes} ${minutes === 1 ? 'minute' : 'minutes'} and try again, or use another way to sign in`
 }
 
 export const appMessages = {
@@ -188,11 +199,74 @@ export function secondFactorRoutes(context: SigninContext): Router {
     const checked = await checkAppCode(context.db, context.store, context.codeKey, { accountId: signingIn.accountId, factorId: signingIn.settingUpApp }, input.code!, now)
     if (checked.result === 'locked') return renderSetUp(req, res, { code: appMessages.locked(checked.retryAfterMinutes) }, 429)
     if (checked.result !== 'correct') return renderSetUp(req, res, { code: appMessages[checked.result] })
-    await confirmApp(context.db, signingIn.accountId, signingIn.settingUpApp, now)
-    await recordAudit(context.db, { event: 'authenticator-app-added', outcome: 'success', accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }, now)
+    const audit = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
+    const codes = await context.db.transaction().execute(async (trx) => {
+      await confirmApp(trx, signingIn.accountId, signingIn.settingUpApp!, now)
+      await recordAudit(trx, { ...audit, event: 'authenticator-app-added', outcome: 'success' }, now)
+      const made = await replaceRecoveryCodes(trx, signingIn.accountId, context.codeKey, now)
+      await recordAudit(trx, { ...audit, event: 'recovery-codes-created', outcome: 'success' }, now)
+      return made
+    })
     delete signingIn.settingUpApp
     // Proving the new app's code proves the app: it counts in this sign-in.
-    await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, [...signingIn.proven, 'authenticator-app'])
+    signingIn.proven = [...signingIn.proven, 'authenticator-app']
+    signingIn.newRecoveryCodes = codes
+    saveJourney(req)
+    res.redirect(303, path(req, '/recovery-codes'))
+  })
+
+  const hasNewCodes = requireStep((j) => passwordProven(j) && (j.signingIn!.newRecoveryCodes?.length ?? 0) > 0, '')
+
+  router.get('/recovery-codes', hasNewCodes, (req, res) => {
+    res.render(views.recoveryCodes, { codes: req.signin.journey.signingIn!.newRecoveryCodes })
+  })
+
+  router.post('/recovery-codes', hasNewCodes, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    delete signingIn.newRecoveryCodes
+    await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, signingIn.proven)
+  })
+
+  router.get('/recovery-code', needsPassword, (_req, res) => {
+    res.render(views.recoveryCode)
+  })
+
+  router.post('/recovery-code', needsPassword, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    const typed = field(req, 'code')
+    const shown = { values: { code: typed.slice(0, 50) } }
+    if (typed.trim() === '') return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.missing }, shown)
+    const code = normaliseRecoveryCode(typed)
+    if (!code) return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.format }, shown)
+    const now = context.clock.now()
+    const checked = await useRecoveryCode(context.db, context.store, context.codeKey, signingIn.accountId, code, now)
+    const audit = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
+    if (checked.result === 'locked') {
+      await recordAudit(context.db, { ...audit, event: 'second-factor-locked', outcome: 'failure', details: { factor: 'recovery-code' } }, now)
+      return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.locked(checked.retryAfterMinutes) }, shown, 429)
+    }
+    await recordAudit(context.db, { ...audit, event: 'second-factor', outcome: checked.result === 'correct' ? 'success' : 'failure', details: { factor: 'recovery-code' } }, now)
+    if (checked.result === 'incorrect') {
+      if (checked.locksNow) return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.locked(recoveryRules.lockoutMinutes) }, shown, 429)
+      return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.incorrect }, shown)
+    }
+    signingIn.proven = [...signingIn.proven, 'recovery-code']
+    signingIn.recoveryRemaining = checked.remaining
+    saveJourney(req)
+    // A recovery code usually means a lost app: the person is asked to review their factors.
+    res.redirect(303, path(req, '/recovery-code-used'))
+  })
+
+  const usedRecovery = requireStep((j) => j.signingIn?.proven.includes('recovery-code') === true, '')
+
+  router.get('/recovery-code-used', usedRecovery, (req, res) => {
+    res.render(views.recoveryUsed, { remaining: req.signin.journey.signingIn!.recoveryRemaining ?? 0 })
+  })
+
+  router.post('/recovery-code-used', usedRecovery, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    if (field(req, 'next') === 'set-up') return res.redirect(303, path(req, '/set-up-authenticator-app'))
+    await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, signingIn.proven)
   })
 
   router.post('/email-code', needsPassword, async (req, res) => {
