@@ -526,3 +526,34 @@ for (const javaScript of [true, false]) {
     })
   })
 }
+
+describe('(7) step up: a support user signed in with an emailed code is asked for the authenticator app on a support page (without JavaScript)', () => {
+  it('asks only for the app code, then returns to the page asked for', { timeout: 180_000 }, async () => {
+    const page = await openPage(browser, false)
+    try {
+      const { placements, signin } = services
+      await page.goto(`${placements.url}/support/audit`)
+      await expectPasswordAsked(page, signin.url)
+      await page.locator('#email').fill(demoAppPersonaEmail)
+      await page.locator('#password').fill(demoPassword)
+      await clickAndWait(page, button(page, 'Sign in'))
+      // Colin chooses the emailed code: enough to sign in, not enough for support pages.
+      await clickAndWait(page, link(page, 'Use another way to sign in'))
+      await page.getByLabel('Get a code by email').check()
+      await clickAndWait(page, button(page, 'Continue'))
+      await expectSigninPage(page, signin.url, 'Check your email')
+      await page.locator('#code').fill(await codeFromMailbox(page, signin.url, demoAppPersonaEmail, '(7)'))
+      await clickAndWait(page, button(page, 'Continue'))
+
+      // Placements sends him back to step up: Sign-in asks for the app code alone, no password.
+      await expectSigninPage(page, signin.url, 'Enter the code from your authenticator app')
+      assert.doesNotMatch(await page.locator('main').innerText(), /Use another way to sign in/, 'nothing weaker is offered')
+      await expectAccessible(page, 'step up: authenticator app code')
+      await page.locator('#code').fill(await nextAppCode(demoAppSecret))
+      await clickAndWait(page, button(page, 'Continue'))
+      await expectPlacementsPage(page, placements.url, '/support/audit', /Audit trail$/)
+    } finally {
+      await page.context().close()
+    }
+  })
+})

@@ -42,6 +42,15 @@ export function emailOnCodePage(html: string): string {
   return decodeEntities(strong)
 }
 
+export function isAppCodePage(page: HttpResponse): boolean {
+  return page.status === 200 && /\/interaction\/[A-Za-z0-9_-]+\/authenticator-app-code$/.test(new URL(page.url).pathname)
+}
+
+/** Sends the app's current code on an "Enter the code from your authenticator app" page (not followed). */
+export async function passAppCode(http: HttpSession, page: HttpResponse, secret: string): Promise<HttpResponse> {
+  return http.post(page.url, { _csrf: csrfFrom(page.text), code: await nextAppCode(secret) })
+}
+
 const secondFactorPath = /\/interaction\/[A-Za-z0-9_-]+\/(email-code|authenticator-app-code)$/
 
 /** True when `response` sends the browser to a second-factor page. */
@@ -52,14 +61,15 @@ export function asksForSecondFactor(response: HttpResponse): boolean {
 
 /**
  * Completes the second factor when `response` (the answer to a password form) asks for
- * one, with the emailed code; any other response is returned as it is. With an
- * authenticator app the person chooses the emailed code instead (`passAppCode` in
- * second-factor tests uses the app).
+ * one; any other response is returned as it is. An account with an authenticator app
+ * uses it when `appSecret` is given (the code is computed from it), and otherwise
+ * chooses the emailed code, as for every other account.
  */
-export async function passSecondFactor(http: HttpSession, response: HttpResponse): Promise<HttpResponse> {
+export async function passSecondFactor(http: HttpSession, response: HttpResponse, options: { appSecret?: string | undefined } = {}): Promise<HttpResponse> {
   if (!asksForSecondFactor(response)) return response
   let page = await http.get(new URL(response.headers.get('location')!, response.url))
-  if (new URL(page.url).pathname.endsWith('/authenticator-app-code')) {
+  if (options.appSecret && isAppCodePage(page)) return passAppCode(http, page, options.appSecret)
+  if (isAppCodePage(page)) {
     const base = page.url.replace(/\/authenticator-app-code$/, '')
     const chosen = await http.post(`${base}/choose-factor`, { _csrf: csrfFrom(page.text), factor: 'email-code' })
     if (chosen.status !== 303) throw new Error(`Choosing the emailed code failed: ${chosen.status} at ${chosen.url}`)

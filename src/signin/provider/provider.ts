@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely'
 import type nunjucks from 'nunjucks'
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
+import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 import type { Logger } from '../../platform/logger.ts'
 import { findAccountById } from '../accounts/accounts.ts'
-import { supportedAcrValues } from '../accounts/factors.ts'
+import { acrSatisfies, supportedAcrValues } from '../accounts/factors.ts'
 import type { SigninDatabase } from '../database/schema.ts'
 import type { AdapterFactory } from './adapters.ts'
 
@@ -64,6 +64,22 @@ export function cookieNames(secure: boolean) {
     : { session: 'signin-op-session', interaction: 'signin-interaction', resume: 'signin-resume' }
 }
 
+/**
+ * The provider's own policy, plus one check: a service that sends `acr_values` stronger
+ * than what the person's session proved gets an interaction, where they are asked for
+ * what is missing (ADR 10). Without it, `acr_values` would be only a wish.
+ */
+function interactionsPolicy() {
+  const { Check } = interactionPolicy
+  const policy = interactionPolicy.base()
+  policy.get('login')!.checks.add(new Check('acr_values_not_met', 'the session does not meet the requested acr_values', (ctx) => {
+    const requested = ctx.oidc.params?.acr_values
+    if (typeof requested !== 'string' || !ctx.oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT
+    return acrSatisfies(ctx.oidc.session.acr, requested.split(' ')) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT
+  }))
+  return policy
+}
+
 export function createProvider(options: ProviderOptions): Provider {
   const { db, views } = options
   const render = (ctx: KoaContextWithOIDC, template: string, context: Record<string, unknown>) => {
@@ -114,6 +130,7 @@ export function createProvider(options: ProviderOptions): Provider {
       revocation: { enabled: true }
     },
     interactions: {
+      policy: interactionsPolicy(),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`
     },
     // The access token keeps the acr and amr of the sign-in it came from, for userinfo.

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express'
 import { queueEmail } from '../../../platform/mail/outbox.ts'
+import { findAccountById } from '../../accounts/accounts.ts'
 import { renderFormErrors } from '../../../platform/views.ts'
 import { checkCode, issueCode } from '../../accounts/codes.ts'
 import { appRules, appSecretOf, beginAppSetUp, checkAppCode, confirmApp, groupedSecret, setUpDetails } from '../../accounts/authenticator-app.ts'
@@ -112,6 +113,24 @@ export async function continueSignIn(context: SigninContext, req: Request, res: 
 
 function choiceItems(factors: SecondFactor[]) {
   return { items: factors.map((factor) => ({ value: factor, text: factorNames[factor].label, hint: { text: factorNames[factor].hint } })) }
+}
+
+/**
+ * A person already signed in to Sign-in, whose service asks for more than their session
+ * proved (`acr_values`, a step up): what the session proved, so that only what is missing
+ * is asked for. Undefined for anything else (the password page then shows as usual).
+ */
+export async function stepUpFromSession(context: SigninContext, req: Request): Promise<{ accountId: string, email: string, proven: ProvenMethod[] } | undefined> {
+  const { interaction } = req.signin
+  const session = interaction.session as { accountId?: string, acr?: string } | undefined
+  if (!session?.accountId || interaction.prompt.name !== 'login') return undefined
+  const reasons = interaction.prompt.reasons
+  if (!reasons.includes('acr_values_not_met') || reasons.some((reason) => reason !== 'acr_values_not_met')) return undefined
+  // Only sessions that proved a password and a second factor are stepped up from.
+  if (session.acr !== acrValues.multiFactor) return undefined
+  const account = await findAccountById(context.db, session.accountId)
+  if (!account) return undefined
+  return { accountId: account.id, email: account.email, proven: ['password', 'email-code'] }
 }
 
 export function secondFactorRoutes(context: SigninContext): Router {

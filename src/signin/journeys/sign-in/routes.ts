@@ -4,7 +4,7 @@ import { findAccountByEmail, recordSignIn } from '../../accounts/accounts.ts'
 import { hashPassword, needsRehash, spendOneHash, verifyPassword } from '../../accounts/passwords.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
-import { continueSignIn } from '../second-factor/routes.ts'
+import { continueSignIn, stepUpFromSession } from '../second-factor/routes.ts'
 import { collect, emailProblem, field, hasErrors } from '../../../platform/validation.ts'
 
 const view = 'journeys/sign-in/sign-in.njk'
@@ -19,7 +19,10 @@ export const messages = {
 export function signInRoutes(context: SigninContext): Router {
   const router = Router({ mergeParams: true })
 
-  router.get('/', (req, res) => {
+  router.get('/', async (req, res) => {
+    // Signed in already, but the service asks for more (acr_values): ask only for what is missing.
+    const stepUp = await stepUpFromSession(context, req)
+    if (stepUp) return continueSignIn(context, req, res, stepUp.accountId, stepUp.email, stepUp.proven)
     res.render(view, { values: { email: req.signin.journey.reset?.email ?? req.signin.loginHint ?? '' } })
   })
 
