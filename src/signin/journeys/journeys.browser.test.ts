@@ -252,8 +252,12 @@ for (const javaScript of [true, false]) {
         assert.equal((await page.locator('.govuk-panel__title').innerText()).trim(), 'Your account has been created')
         await expectAccessible(page, `${mode}: registration complete`)
 
+        // The offer of an authenticator app, looked at and skipped: the emailed code remains.
+        await clickAndWait(page, button(page, 'Set up an authenticator app'))
+        await expectSigninPage(page, 'Set up an authenticator app')
+        await expectAccessible(page, `${mode}: set up an authenticator app, optional`)
         // Straight back to the service that asked: no email, no new sign-in.
-        await clickAndWait(page, button(page, `Continue to ${serviceName}`))
+        await clickAndWait(page, button(page, `Skip and continue to ${serviceName}`))
         await expectSignedInAtService(page, corrected)
         assert.match(await page.locator('main').innerText(), /Sam\s+Family name\s+Okafor/)
       } finally {

@@ -234,6 +234,13 @@ export function secondFactorRoutes(context: SigninContext): Router {
     res.redirect(303, path(req, '/recovery-codes'))
   })
 
+  router.post('/set-up-authenticator-app/skip', mayAddApp, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    // Skipping is only offered when the service does not need an app; continueSignIn checks again.
+    delete signingIn.settingUpApp
+    await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, signingIn.proven)
+  })
+
   const hasNewCodes = requireStep((j) => passwordProven(j) && (j.signingIn!.newRecoveryCodes?.length ?? 0) > 0, '')
 
   router.get('/recovery-codes', hasNewCodes, (req, res) => {
