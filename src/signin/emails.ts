@@ -32,6 +32,17 @@ export function signInCode(to: string, code: string, expiresInMinutes: number, c
   }
 }
 
+export function authenticatorAppAdded(to: string, c: EmailContext): Email {
+  return {
+    to,
+    subject: `An authenticator app was added to your ${c.signinName} account`,
+    body: `An authenticator app was set up for your ${c.signinName} account, and 10 new recovery codes were made. ` +
+      `Any app or recovery codes you had before no longer work.\n\n` +
+      `If you did this, you do not need to do anything.\n\n` +
+      `If you did not, someone may know your password and be able to read your email. Reset your password from the sign-in page ("Forgotten your password?"), change your email password, and contact the support team of the service you use.` + footer(c)
+  }
+}
+
 export function accountAlreadyExists(to: string, signinUrl: string, c: EmailContext): Email {
   return {
     to,

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test'
 import type * as oidc from 'openid-client'
 import { FakeClock } from '../../../platform/clock.ts'
 import { csrfFrom, HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
-import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
+import { beginFlow, finishFlow, followToCallbackOrPage, openSignIn, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
 import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount, fieldError, inputValue, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { addConfirmedApp, appCodeAt, appRules, newAppSecret } from '../../accounts/authenticator-app.ts'
@@ -186,3 +186,30 @@ test('a service that asks for an app is not met by an emailed code: an account w
   const emailChosen = await http.post(`${base}/choose-factor`, { _csrf: csrfFrom(choose.text), factor: 'email-code' })
   assert.equal(emailChosen.status, 400)
 })
+
+test('a password and an emailed code cannot replace an account\'s app with another: a step up asks for the app, and set-up is refused', async () => {
+  const who = await personWithApp('no.takeover')
+  const { http, flow, base } = await passwordDone(who)
+  const appPage = await http.get(`${base}/authenticator-app-code`)
+  await http.post(`${base}/choose-factor`, { _csrf: csrfFrom(appPage.text), factor: 'email-code' })
+  const codePage = await http.get(`${base}/email-code`)
+  await finish(http, await http.post(`${base}/email-code`, { _csrf: csrfFrom(codePage.text), code: await signin.latestCode(who.email) }), flow)
+  // The same browser, signed in with password and emailed code, meets a service that asks for the app.
+  const stepUp = await startJourneyOrPage(http, { acr_values: acrValues.app })
+  assert.match(new URL(stepUp.url).pathname, /\/authenticator-app-code$/, 'only the app code is asked for')
+  const stepBase = stepUp.url.replace(/\/authenticator-app-code$/, '')
+  const setUp = await http.get(`${stepBase}/set-up-authenticator-app`)
+  assert.equal(setUp.status, 303, 'no new app without the old one or a recovery code')
+  const rows = await signin.context.db.selectFrom('account_factors').select('id').where('account_id', '=', who.accountId).execute()
+  assert.equal(rows.length, 1, 'no second app was started')
+  const tokens = await finish(http, await http.post(stepUp.url, { _csrf: csrfFrom(stepUp.text), code: appCodeAt(who.secret, clock.now()) }), stepUp.flow)
+  assert.equal(tokens.claims()!.acr, acrValues.app)
+  nextStep()
+})
+
+/** A service sends an already signed-in browser to Sign-in: the page it lands on. */
+async function startJourneyOrPage(http: HttpSession, extra: Record<string, string>) {
+  const flow = await beginFlow(config, redirectUri, extra)
+  const page = await openSignIn(http, flow)
+  return { ...page, flow }
+}

@@ -8,7 +8,7 @@ import { acrSatisfies, acrValues, authenticationResult, factorMeets, secondFacto
 import { normaliseRecoveryCode, recoveryRules, replaceRecoveryCodes, useRecoveryCode } from '../../accounts/recovery-codes.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
-import { signInCode } from '../../emails.ts'
+import { authenticatorAppAdded, signInCode } from '../../emails.ts'
 import { checkResultProblem, codeInputProblem, codeMessages, emailContext, minutesUntil } from '../codes.ts'
 import { field } from '../../../platform/validation.ts'
 import { finishSignIn, renewSession, requireStep, saveJourney, type Journey } from '../journey.ts'
@@ -191,7 +191,18 @@ export function secondFactorRoutes(context: SigninContext): Router {
   })
 
   // Setting up an app needs a password and a second factor proven in this sign-in.
-  const mayAddApp = requireStep((j) => passwordProven(j) && j.signingIn!.proven.length >= 2, '')
+  const twoProven = requireStep((j) => passwordProven(j) && j.signingIn!.proven.length >= 2, '')
+  /**
+   * Adding a first app needs a password and a second factor. Replacing an app needs the
+   * app itself or a recovery code: a password and a mailbox must never be enough to put
+   * someone else's app in place of the person's own (ADR 10).
+   */
+  async function mayAddApp(req: Request, res: Response, next: () => void) {
+    const { proven, accountId } = req.signin.journey.signingIn!
+    if (proven.includes('authenticator-app') || proven.includes('recovery-code')) return next()
+    if (!(await secondFactorsOf(context.db, accountId)).includes('authenticator-app')) return next()
+    res.redirect(303, path(req, ''))
+  }
 
   async function renderSetUp(req: Request, res: Response, errors?: Record<string, string>, status = 400) {
     const signingIn = req.signin.journey.signingIn!
@@ -208,9 +219,9 @@ export function secondFactorRoutes(context: SigninContext): Router {
     res.render(views.setUpApp, page)
   }
 
-  router.get('/set-up-authenticator-app', mayAddApp, (req, res) => renderSetUp(req, res))
+  router.get('/set-up-authenticator-app', twoProven, mayAddApp, (req, res) => renderSetUp(req, res))
 
-  router.post('/set-up-authenticator-app', mayAddApp, async (req, res) => {
+  router.post('/set-up-authenticator-app', twoProven, mayAddApp, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
     const input = codeInputProblem(field(req, 'code'))
     if (input.problem || !signingIn.settingUpApp) return renderSetUp(req, res, { code: input.problem ?? appMessages.incorrect })
@@ -224,6 +235,8 @@ export function secondFactorRoutes(context: SigninContext): Router {
       await recordAudit(trx, { ...audit, event: 'authenticator-app-added', outcome: 'success' }, now)
       const made = await replaceRecoveryCodes(trx, signingIn.accountId, context.codeKey, now)
       await recordAudit(trx, { ...audit, event: 'recovery-codes-created', outcome: 'success' }, now)
+      // The person hears of it by email: if it was not them, they can act.
+      await queueEmail(trx, authenticatorAppAdded(signingIn.email, emailContext(context, req)), now)
       return made
     })
     delete signingIn.settingUpApp
@@ -234,7 +247,7 @@ export function secondFactorRoutes(context: SigninContext): Router {
     res.redirect(303, path(req, '/recovery-codes'))
   })
 
-  router.post('/set-up-authenticator-app/skip', mayAddApp, async (req, res) => {
+  router.post('/set-up-authenticator-app/skip', twoProven, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
     // Skipping is only offered when the service does not need an app; continueSignIn checks again.
     delete signingIn.settingUpApp
