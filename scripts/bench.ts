@@ -7,10 +7,14 @@ import { beginFlow, discover, finishFlow, followToCallbackOrPage, openSignIn, su
 import { startTestServices } from '../test/support/placements.ts'
 import { signInToPlacements } from '../test/support/placements-flow.ts'
 import { startTestSignin } from '../test/support/signin.ts'
+import { passSecondFactor } from '../test/support/second-factor.ts'
+import { addAccount } from '../test/support/signin-pages.ts'
+import { addConfirmedApp, newAppSecret } from '../src/signin/accounts/authenticator-app.ts'
 
 /**
- * `npm run bench`: the cost of one password hash, and complete sign-ins per second
- * (authorization request → sign-in page → password → code → token exchange) against a
+ * `npm run bench`: the cost of one password hash, the median time of one complete sign-in
+ * with an emailed code and with an authenticator app, and complete sign-ins per second
+ * (authorization request → sign-in page → password → second factor → code → token exchange) against a
  * local Sign-in on the embedded database; then authenticated Placements page requests
  * per second (session, principal and memberships loaded from the database each time).
  * For one core: `UV_THREADPOOL_SIZE=1 taskset -c 0 npm run bench`.
@@ -40,23 +44,44 @@ const serviceUrl = 'http://localhost:4999'
 const client = await signin.registerTestClient({ baseUrl: serviceUrl })
 const config = await discover(signin.url, client.clientId, client.secret)
 
-async function oneSignIn(): Promise<void> {
+/** A complete sign-in: password, then the second factor (an emailed code, or the app's code when `appSecret` is given). */
+async function oneSignIn(email = 'anne.wilson@example.com', appSecret?: string): Promise<void> {
   const http = new HttpSession()
   const flow = await beginFlow(config, `${serviceUrl}/callback`)
   const page = await openSignIn(http, flow)
-  const callback = await followToCallbackOrPage(http, await submit(http, page, page.url, { email: 'anne.wilson@example.com', password: demoPassword }), flow.redirectUri)
+  const callback = await followToCallbackOrPage(http, await passSecondFactor(http, await submit(http, page, page.url, { email, password: demoPassword }), { appSecret }), flow.redirectUri)
   await finishFlow(flow, callback.url)
 }
 
+// One at a time, the median of a whole sign-in with each second factor. An app code is
+// accepted once per 30-second step, so each app sign-in is a different account.
+const rounds = Number(process.env.BENCH_ROUNDS ?? 15)
+const emailTimes: number[] = []
+const appTimes: number[] = []
+for (let i = 0; i < rounds; i++) {
+  const account = await addAccount(signin.context.db, { email: `bench.app.${i}@example.com`, password: demoPassword })
+  const secret = newAppSecret()
+  await addConfirmedApp(signin.context.db, account.id, secret, signin.context.codeKey, new Date())
+  let begun = performance.now()
+  await oneSignIn(`bench.app.${i}@example.com`, secret)
+  appTimes.push(performance.now() - begun)
+  begun = performance.now()
+  await oneSignIn()
+  emailTimes.push(performance.now() - begun)
+}
+console.warn(`one complete sign-in (authorization request to tokens), median of ${rounds}: password + emailed code ${median(emailTimes).toFixed(0)} ms; password + authenticator app ${median(appTimes).toFixed(0)} ms`)
+
 const total = Number(process.env.BENCH_SIGN_INS ?? 60)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
-await oneSignIn()
+// One account per worker: a new emailed code replaces the one before it for that address.
+const workers = Array.from({ length: concurrency }, (_, i) => `bench.worker.${i}@example.com`)
+for (const email of workers) await addAccount(signin.context.db, { email, password: demoPassword })
 const start = performance.now()
 let started = 0
-await Promise.all(Array.from({ length: concurrency }, async () => {
+await Promise.all(workers.map(async (email) => {
   while (started < total) {
     started++
-    await oneSignIn()
+    await oneSignIn(email)
   }
 }))
 const seconds = (performance.now() - start) / 1000

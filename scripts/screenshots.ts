@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises'
 import type { Locator, Page } from 'playwright-core'
 import type { Browser } from 'playwright-core'
-import { demoPassword } from '../src/demo/personas.ts'
+import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../src/demo/personas.ts'
+import { nextAppCode } from '../test/support/second-factor.ts'
 import { launchBrowser, narrowestWidth, newPage, screenshot, screenshotsDir } from '../test/support/browser.ts'
 import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'
@@ -87,7 +88,25 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
     await page.locator('#email').fill(email)
     await page.locator('#password').fill(password)
     await clickAndWait(page, button(page, 'Sign in'))
+    // The second factor: the support persona's authenticator app, or the code Sign-in emails.
+    if (email === demoAppPersonaEmail) {
+      await expectHeading(page, 'Enter the code from your authenticator app')
+      if (!appPageCaptured) {
+        await capture(page, 'sign-in-authenticator-app')
+        await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
+        await expectHeading(page, 'How do you want to sign in?')
+        await capture(page, 'choose-factor')
+        await page.getByLabel('Use your authenticator app').check()
+        await clickAndWait(page, button(page, 'Continue'))
+        appPageCaptured = true
+      }
+      await page.locator('#code').fill(await nextAppCode(demoAppSecret))
+    } else {
+      await page.locator('#code').fill(await signin.latestCode(email))
+    }
+    await clickAndWait(page, button(page, 'Continue'))
   }
+  let appPageCaptured = false
   const hasPage = async (page: Page, path: string) => {
     const response = await page.goto(`${placements.url}${path}`)
     return response !== null && response.status() < 400
@@ -315,10 +334,66 @@ async function main(): Promise<void> {
     await page.locator('.govuk-panel').waitFor()
     await capture(page, 'registration-complete')
 
+    // The offer of an authenticator app, taken: the QR code and key, then the recovery codes.
+    await clickAndWait(page, button(page, 'Set up an authenticator app'))
+    await expectHeading(page, 'Set up an authenticator app')
+    await capture(page, 'set-up-authenticator-app')
+    const appSecret = (await page.locator('#secret-key').innerText()).replace(/\s/g, '')
+    await page.locator('#code').fill(await nextAppCode(appSecret))
+    await clickAndWait(page, button(page, 'Continue'))
+    await expectHeading(page, 'Save your recovery codes')
+    await capture(page, 'recovery-codes')
+    const recoveryCodes = await page.locator('#recovery-codes li').allInnerTexts()
     // The journey ends where it started: in the service, signed in.
-    await clickAndWait(page, button(page, `Continue to ${serviceName}`))
+    await clickAndWait(page, button(page, 'I have saved my recovery codes'))
     await page.waitForURL(`${service.url}/`)
     if (!(await page.locator('main').innerText()).includes(`Signed in as ${corrected}`)) throw new Error('Not signed in at the service')
+    await page.context().close()
+
+    // Signing in again: the password, then the second factor (an emailed code).
+    page = await newPage(browser, { javaScript: true })
+    page.context().setDefaultTimeout(15_000)
+    await page.goto(`${service.url}/sign-in`)
+    await page.locator('#email').fill(corrected)
+    await page.locator('#password').fill(password)
+    await clickAndWait(page, button(page, 'Sign in'))
+    await expectHeading(page, 'Enter the code from your authenticator app')
+    await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
+    await page.getByLabel('Get a code by email').check()
+    await clickAndWait(page, button(page, 'Continue'))
+    await expectHeading(page, 'Check your email')
+    await capture(page, 'sign-in-email-code')
+    await page.locator('#code').fill('12345')
+    await clickAndWait(page, button(page, 'Continue'))
+    await expectErrorSummary(page)
+    await capture(page, 'sign-in-email-code-error')
+    await clickAndWait(page, page.getByRole('link', { name: 'Send a new code' }))
+    await expectHeading(page, 'Get a new code')
+    await capture(page, 'sign-in-email-code-resend')
+    await clickAndWait(page, button(page, 'Send a new code'))
+    await page.locator('#code').fill(await signin.latestCode(corrected))
+    await clickAndWait(page, button(page, 'Continue'))
+    await page.waitForURL(`${service.url}/`)
+    await page.context().close()
+
+    // Without the app: a recovery code, then the offer to review the factors.
+    page = await newPage(browser, { javaScript: true })
+    page.context().setDefaultTimeout(15_000)
+    await page.goto(`${service.url}/sign-in`)
+    await page.locator('#email').fill(corrected)
+    await page.locator('#password').fill(password)
+    await clickAndWait(page, button(page, 'Sign in'))
+    await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
+    await page.getByLabel('Use a recovery code').check()
+    await clickAndWait(page, button(page, 'Continue'))
+    await expectHeading(page, 'Enter a recovery code')
+    await capture(page, 'recovery-code')
+    await page.locator('#code').fill(recoveryCodes[0]!.trim())
+    await clickAndWait(page, button(page, 'Continue'))
+    await expectHeading(page, 'You used a recovery code')
+    await capture(page, 'recovery-code-used')
+    await clickAndWait(page, button(page, `Continue to ${serviceName}`))
+    await page.waitForURL(`${service.url}/`)
     await page.context().close()
 
     await placementsScreenshots(browser)

@@ -3,7 +3,7 @@ import { seedPlacements } from './placements/seed.ts'
 import { startPlacements } from './placements/server.ts'
 import { readSigninConfig } from './signin/config.ts'
 import { seedDevelopment } from './signin/seed.ts'
-import { demoPassword, demoPersonas } from './demo/personas.ts'
+import { demoAppPersonaEmail, demoAppSecret, demoPassword, demoPersonas } from './demo/personas.ts'
 import { startSignin } from './signin/server.ts'
 import { DataFolderInUseError } from './platform/data-folder-lock.ts'
 
@@ -55,6 +55,7 @@ try {
 }
 if (process.env.NODE_ENV === 'development') {
   console.warn(`Demo accounts (password "${demoPassword}"):\n${demoPersonas.map((p) => `  ${p.role}: ${p.email}`).join('\n')}`)
+  console.warn(`After the password, ${demoAppPersonaEmail} is asked for an authenticator app code: add the development-only key ${demoAppSecret} to any authenticator app. The others get a code by email: see Sign-in's mailbox.`)
 }
 
 let stopping = false

@@ -24,6 +24,40 @@ export interface IdentityProviderConfig {
    * uses): `none`, HS256 and anything else are refused, whatever the issuer advertises.
    */
   idTokenSigningAlg: string
+  /**
+   * The authentication context (`acr`) every sign-in must reach: sent as `acr_values` and
+   * checked in the ID token. Undefined (`off`) for a provider that does not say, such as
+   * the real DfE Sign-in, which does its own second factor.
+   */
+  requiredAcr: string | undefined
+  /** What support pages need; a support user signed in with less is sent to step up. */
+  supportRequiredAcr: string | undefined
+}
+
+/**
+ * Known acr values, strongest first (OpenID PAPE policies, ADR 10): a sign-in at one
+ * meets a requirement for it or anything after it. Any other value must match exactly.
+ */
+export const acrStrengths = [
+  'http://schemas.openid.net/pape/policies/2007/06/phishing-resistant',
+  'http://schemas.openid.net/pape/policies/2007/06/multi-factor-physical',
+  'http://schemas.openid.net/pape/policies/2007/06/multi-factor'
+]
+
+export function acrMeets(achieved: unknown, required: string | undefined): boolean {
+  if (required === undefined) return true
+  if (typeof achieved !== 'string') return false
+  if (achieved === required) return true
+  const have = acrStrengths.indexOf(achieved)
+  const need = acrStrengths.indexOf(required)
+  return have !== -1 && need !== -1 && have <= need
+}
+
+function acrSetting(value: string | undefined, name: string, otherwise: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return otherwise
+  if (value.trim() === 'off') return undefined
+  if (!/^[\x21-\x7e]{1,200}$/.test(value.trim())) throw new Error(`${name} must be an acr value (a URI with no spaces) or "off"`)
+  return value.trim()
 }
 
 export interface PlacementsConfig extends CommonConfig {
@@ -66,7 +100,9 @@ export function readPlacementsConfig(env: NodeJS.ProcessEnv = process.env): Plac
       privateKeyJwk: env.OIDC_PRIVATE_KEY_JWK,
       displayName: env.OIDC_PROVIDER_NAME ?? 'DfE Sign-in',
       allowInsecure: !production && env.OIDC_ALLOW_INSECURE !== 'false',
-      idTokenSigningAlg: signingAlgorithm(env.OIDC_ID_TOKEN_SIGNING_ALG)
+      idTokenSigningAlg: signingAlgorithm(env.OIDC_ID_TOKEN_SIGNING_ALG),
+      requiredAcr: acrSetting(env.OIDC_REQUIRED_ACR, 'OIDC_REQUIRED_ACR', acrStrengths[2]),
+      supportRequiredAcr: acrSetting(env.OIDC_SUPPORT_REQUIRED_ACR, 'OIDC_SUPPORT_REQUIRED_ACR', env.OIDC_REQUIRED_ACR?.trim() === 'off' ? undefined : acrStrengths[1])
     },
     idleTimeoutSeconds,
     absoluteTimeoutSeconds: integer(env.SESSION_ABSOLUTE_TIMEOUT_SECONDS, 12 * 3600, 'SESSION_ABSOLUTE_TIMEOUT_SECONDS'),

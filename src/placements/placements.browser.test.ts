@@ -4,7 +4,8 @@ import type { Browser, Locator, Page } from 'playwright-core'
 import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
 import { expectServiceChrome } from '../../test/support/service-chrome.ts'
-import { demoPassword } from '../demo/personas.ts'
+import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../demo/personas.ts'
+import { nextAppCode } from '../../test/support/second-factor.ts'
 
 /**
  * Placements journeys walked as a person would, in Chromium, across both running services:
@@ -76,10 +77,24 @@ async function expectPasswordAsked(page: Page, signinUrl: string): Promise<void>
   assert.equal(await page.locator('#password').isVisible(), true, 'the password is asked for')
 }
 
+/**
+ * The password, then the second factor: the support persona's authenticator app (codes
+ * computed from its development-only key, as the README tells a newcomer), or for
+ * everyone else the code Sign-in emails (read from its development mailbox).
+ */
 async function signInAtSignin(page: Page, email: string, password = demoPassword): Promise<void> {
   await page.locator('#email').fill(email)
   await page.locator('#password').fill(password)
   await clickAndWait(page, button(page, 'Sign in'))
+  const signinUrl = new URL(page.url()).origin
+  if (email === demoAppPersonaEmail) {
+    await expectSigninPage(page, signinUrl, 'Enter the code from your authenticator app')
+    await page.locator('#code').fill(await nextAppCode(demoAppSecret))
+  } else {
+    await expectSigninPage(page, signinUrl, 'Check your email')
+    await page.locator('#code').fill(await codeFromMailbox(page, signinUrl, email, `sign-in code for ${email}`))
+  }
+  await clickAndWait(page, button(page, 'Continue'))
 }
 
 /** The header's links (GOV.UK service navigation). */
@@ -602,3 +617,34 @@ for (const javaScript of [true, false]) {
     })
   })
 }
+
+describe('(7) step up: a support user signed in with an emailed code is asked for the authenticator app on a support page (without JavaScript)', () => {
+  it('asks only for the app code, then returns to the page asked for', { timeout: 180_000 }, async () => {
+    const page = await openPage(browser, false)
+    try {
+      const { placements, signin } = services
+      await page.goto(`${placements.url}/support/audit`)
+      await expectPasswordAsked(page, signin.url)
+      await page.locator('#email').fill(demoAppPersonaEmail)
+      await page.locator('#password').fill(demoPassword)
+      await clickAndWait(page, button(page, 'Sign in'))
+      // Colin chooses the emailed code: enough to sign in, not enough for support pages.
+      await clickAndWait(page, link(page, 'Use another way to sign in'))
+      await page.getByLabel('Get a code by email').check()
+      await clickAndWait(page, button(page, 'Continue'))
+      await expectSigninPage(page, signin.url, 'Check your email')
+      await page.locator('#code').fill(await codeFromMailbox(page, signin.url, demoAppPersonaEmail, '(7)'))
+      await clickAndWait(page, button(page, 'Continue'))
+
+      // Placements sends him back to step up: Sign-in asks for the app code alone, no password.
+      await expectSigninPage(page, signin.url, 'Enter the code from your authenticator app')
+      assert.doesNotMatch(await page.locator('main').innerText(), /Use another way to sign in/, 'nothing weaker is offered')
+      await expectAccessible(page, 'step up: authenticator app code')
+      await page.locator('#code').fill(await nextAppCode(demoAppSecret))
+      await clickAndWait(page, button(page, 'Continue'))
+      await expectPlacementsPage(page, placements.url, '/support/audit', /Audit trail$/)
+    } finally {
+      await page.context().close()
+    }
+  })
+})

@@ -8,6 +8,7 @@ import { HttpSession, type HttpResponse } from '../../test/support/http-client.t
 import { submit } from '../../test/support/oidc-flow.ts'
 import { startSigninWithTestService, startTestSignin, type TestSignin } from '../../test/support/signin.ts'
 import { addAccount, pageTitle, startJourney, visibleText } from '../../test/support/signin-pages.ts'
+import { addConfirmedApp, newAppSecret } from '../signin/accounts/authenticator-app.ts'
 
 // The platform's security middleware (docs/security.md, "headers", "CSRF", "input",
 // "sessions"), checked against a running Sign-in over real HTTP.
@@ -141,12 +142,25 @@ test('fuzz: no malformed input to any form POST route causes a 5xx', async () =>
   await submit(resetting, resetForm, `${c.base}/forgotten-password`, { email: 'fuzz.reset@example.com' })
   await submit(resetting, resetForm, `${c.base}/forgotten-password/check-email`, { code: await signin.latestCode('fuzz.reset@example.com') })
 
+  // Part-way through a sign-in: the password is right, the second factor is asked for.
+  const secondFactorRoutes = ['/email-code', '/email-code/resend', '/choose-factor', '/authenticator-app-code', '/recovery-code',
+    '/recovery-code-used', '/set-up-authenticator-app', '/set-up-authenticator-app/skip', '/recovery-codes']
+  const withApp = await addAccount(signin.context.db, { email: 'fuzz.app@example.com', password: 'fuzz-app-password-long' })
+  await addConfirmedApp(signin.context.db, withApp.id, newAppSecret(), signin.context.codeKey, new Date())
+  const secondFactor = new HttpSession()
+  const d = await startJourney(secondFactor, config, redirectUri)
+  await submit(secondFactor, d.page, d.base, { email: 'fuzz.app@example.com', password: 'fuzz-app-password-long' })
+  // A new session (and CSRF token) after the password: the token comes from the next page.
+  const appPage = await secondFactor.get(`${d.base}/authenticator-app-code`)
+
   const interactionRoutes = ['', '/create-account', '/confirm-email', '/resend-code', '/create-password', '/registration-complete',
-    '/forgotten-password', '/forgotten-password/check-email', '/forgotten-password/resend-code', '/forgotten-password/new-password', '/forgotten-password/done']
+    '/forgotten-password', '/forgotten-password/check-email', '/forgotten-password/resend-code', '/forgotten-password/new-password', '/forgotten-password/done',
+    ...secondFactorRoutes]
   const targets: Array<{ http: HttpSession, url: string, csrf?: string }> = [
     ...interactionRoutes.map((route) => ({ http: fresh, url: a.base + route, csrf: csrfOf(a.page) })),
     ...['/confirm-email', '/resend-code', '/create-password'].map((route) => ({ http: registering, url: b.base + route, csrf: csrfOf(b.page) })),
     ...['/forgotten-password/check-email', '/forgotten-password/resend-code', '/forgotten-password/new-password'].map((route) => ({ http: resetting, url: c.base + route, csrf: csrfOf(c.page) })),
+    ...secondFactorRoutes.map((route) => ({ http: secondFactor, url: d.base + route, csrf: csrfOf(appPage) })),
     ...['/auth', '/token', '/token/revocation', '/token/introspection', '/me', '/session/end', '/session/end/confirm'].map((route) => ({ http: fresh, url: new URL(route, signin.url).href })),
     { http: fresh, url: `${new URL(signin.url).origin}/interaction/unknownInteraction0001` }
   ]

@@ -11,6 +11,7 @@ import type { SigninContext } from './context.ts'
 import { createAccountRoutes } from './journeys/create-account/routes.ts'
 import { forgottenPasswordRoutes } from './journeys/forgotten-password/routes.ts'
 import { loadInteraction } from './journeys/journey.ts'
+import { secondFactorRoutes } from './journeys/second-factor/routes.ts'
 import { signInRoutes } from './journeys/sign-in/routes.ts'
 import { clientAuthentication } from './provider/client-authentication.ts'
 import type { SigninConfig } from './config.ts'
@@ -61,6 +62,7 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   // session holding its token) expired is told so, with the way back to the service.
   interaction.use(noStore, formBodies(), loadInteraction(context), csrfProtection)
   interaction.use(signInRoutes(context))
+  interaction.use(secondFactorRoutes(context))
   interaction.use(createAccountRoutes(context))
   interaction.use('/forgotten-password', forgottenPasswordRoutes(context))
   const webSessions = sessions({

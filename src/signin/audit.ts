@@ -9,6 +9,7 @@ export type AuditEventName =
   | 'sign-in' | 'sign-in-locked' | 'account-created' | 'account-creation-for-existing-email'
   | 'email-confirmed' | 'email-confirmation-failed' | 'code-sent' | 'code-limit-reached'
   | 'password-reset-requested' | 'password-reset-code-failed' | 'password-reset'
+  | 'second-factor' | 'second-factor-locked' | 'authenticator-app-added' | 'recovery-codes-created'
 
 export interface AuditEvent {
   event: AuditEventName

@@ -21,6 +21,28 @@ export function confirmEmailCode(to: string, code: string, expiresInMinutes: num
   }
 }
 
+export function signInCode(to: string, code: string, expiresInMinutes: number, c: EmailContext): Email {
+  return {
+    to,
+    subject: `${code} is your ${c.signinName} sign-in code`,
+    body: `Someone entered the right password for your ${c.signinName} account, to use ${c.clientName}.\n\n` +
+      `Your sign-in code is:\n\n${code}\n\n` +
+      `Enter it on the "Check your email" page. The code expires in ${expiresInMinutes} minutes.\n\n` +
+      `If this was not you, someone else knows your password: do not share this code, and reset your password from the sign-in page ("Forgotten your password?").` + footer(c)
+  }
+}
+
+export function authenticatorAppAdded(to: string, c: EmailContext): Email {
+  return {
+    to,
+    subject: `An authenticator app was added to your ${c.signinName} account`,
+    body: `An authenticator app was set up for your ${c.signinName} account, and 10 new recovery codes were made. ` +
+      `Any app or recovery codes you had before no longer work.\n\n` +
+      `If you did this, you do not need to do anything.\n\n` +
+      `If you did not, someone may know your password and be able to read your email. Reset your password from the sign-in page ("Forgotten your password?"), change your email password, and contact the support team of the service you use.` + footer(c)
+  }
+}
+
 export function accountAlreadyExists(to: string, signinUrl: string, c: EmailContext): Email {
   return {
     to,

@@ -4,7 +4,7 @@ import { after, afterEach, before, test } from 'node:test'
 import { startCluster, clusterPassword, type Cluster } from '../support/cluster.ts'
 import { csrfFrom, HttpSession, type HttpResponse } from '../support/http-client.ts'
 import { signInToPlacements } from '../support/placements-flow.ts'
-import { followUntil, isPlacementsCallback, openSigninPage, submitPassword, timed } from '../support/sign-in-steps.ts'
+import { followUntil, isPlacementsCallback, openSigninPage, submitPassword, submitPasswordAndCode, timed } from '../support/sign-in-steps.ts'
 import { pageTitle } from '../support/signin-pages.ts'
 
 // Each service's database on a PostgreSQL server of its own, so that one can restart
@@ -75,7 +75,7 @@ test('a sign-in that comes back while Placements\' database is down is finished 
   const { email, organisationId } = await person('callback.during.outage')
   const http = new HttpSession()
   const page = await openSigninPage(http, cluster.placements.url)
-  const callback = await followUntil(http, await submitPassword(http, page, email, clusterPassword), isPlacementsCallback(cluster.placements.url))
+  const callback = await followUntil(http, await submitPasswordAndCode(http, page, email, clusterPassword), isPlacementsCallback(cluster.placements.url))
 
   await cluster.placements.postgres.stop()
   // The code is exchanged (Sign-in is up), then recording the sign-in fails.
@@ -97,7 +97,7 @@ test('a sign-in that comes back while Sign-in\'s database is down is finished by
   const { email, organisationId } = await person('token.during.outage')
   const http = new HttpSession()
   const page = await openSigninPage(http, cluster.placements.url)
-  const callback = await followUntil(http, await submitPassword(http, page, email, clusterPassword), isPlacementsCallback(cluster.placements.url))
+  const callback = await followUntil(http, await submitPasswordAndCode(http, page, email, clusterPassword), isPlacementsCallback(cluster.placements.url))
 
   await cluster.signin.postgres.stop()
   // Placements cannot exchange the code: Sign-in's token endpoint answers 503.
@@ -122,7 +122,7 @@ test('a password sent while Sign-in\'s database is down gets the 503 page, and s
   await allReady()
 
   // The same form, token and all, as a browser's "resend" would send it.
-  const landed = await http.follow(await submitPassword(http, page, email, clusterPassword))
+  const landed = await http.follow(await submitPasswordAndCode(http, page, email, clusterPassword))
   assert.equal(landed.status, 200, landed.text.slice(0, 300))
   assert.equal(new URL(landed.url).pathname, `/organisations/${organisationId}`)
 })

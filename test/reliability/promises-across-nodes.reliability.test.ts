@@ -5,6 +5,7 @@ import { queueEmail } from '../../src/platform/mail/outbox.ts'
 import { startCluster, clusterPassword, type Cluster } from '../support/cluster.ts'
 import { csrfFrom, HttpSession, type HttpResponse } from '../support/http-client.ts'
 import { signInToPlacements } from '../support/placements-flow.ts'
+import { followUntil, isPlacementsCallback, openSigninPage, submitPasswordAndCode } from '../support/sign-in-steps.ts'
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts'
 
 // The promises that used to break only with several nodes, kept by real processes: two
@@ -79,7 +80,15 @@ describe('two nodes of each service: simultaneous sign-ins and invitations', () 
     const email = `double.click.${unique()}@example.com`
     await cluster.addSigninAccount({ email })
     const { userId, organisationId } = await cluster.addPlacementsUser({ email })
-    const pages = await Promise.all(Array.from({ length: 6 }, () => signInToPlacements(new HttpSession(), cluster.placements.url, email, { password: clusterPassword })))
+    // Each tab proves the password and an emailed code at Sign-in, one after another (a new
+    // code replaces the one before it); then all 6 come back to Placements at once.
+    const tabs: Array<{ http: HttpSession, callback: URL }> = []
+    for (let i = 0; i < 6; i++) {
+      const http = new HttpSession()
+      const page = await openSigninPage(http, cluster.placements.url)
+      tabs.push({ http, callback: await followUntil(http, await submitPasswordAndCode(http, page, email, clusterPassword), isPlacementsCallback(cluster.placements.url)) })
+    }
+    const pages = await Promise.all(tabs.map(async ({ http, callback }) => http.follow(await http.get(callback))))
     assert.deepEqual(pages.map((page) => new URL(page.url).pathname), Array(6).fill(`/organisations/${organisationId}`), cluster.output())
     const user = await cluster.placements.db.selectFrom('users').select('sign_in_sub').where('id', '=', userId).executeTakeFirstOrThrow()
     const account = await cluster.signin.db.selectFrom('accounts').select('id').where('email_normalised', '=', email).executeTakeFirstOrThrow()

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http'
 import { csrfFrom, HttpSession } from '../support/http-client.ts'
 import { signInToPlacements } from '../support/placements-flow.ts'
 import type { ServiceNode } from '../support/service-node.ts'
-import { followUntil, isPlacementsCallback, openSigninPage, submitPassword } from '../support/sign-in-steps.ts'
+import { followUntil, isPlacementsCallback, openSigninPage, submitPasswordAndCode } from '../support/sign-in-steps.ts'
 
 // A node told to stop (SIGTERM, as an orchestrator does in a rolling deploy) finishes
 // every request it has already taken, tells each client to close its connection, takes
@@ -137,7 +137,7 @@ test('a sign-in that goes through the proxy while a Sign-in node stops is never 
   const http = new HttpSession()
   const page = await openSigninPage(http, cluster.placements.url)
   const stopping = cluster.signin.nodes.find((candidate) => candidate.running)!.stop('SIGTERM')
-  const callback = await followUntil(http, await submitPassword(http, page, email, clusterPassword), isPlacementsCallback(cluster.placements.url))
+  const callback = await followUntil(http, await submitPasswordAndCode(http, page, email, clusterPassword), isPlacementsCallback(cluster.placements.url))
   const landed = await http.follow(await http.get(callback))
   assert.equal(landed.status, 200)
   assert.match(new URL(landed.url).pathname, /^\/organisations\//)

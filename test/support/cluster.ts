@@ -9,6 +9,7 @@ import { freePort, startPostgresServer, startRedisServer, type PostgresServer, t
 import { startRoundRobinProxy, type RoundRobinProxy } from './round-robin-proxy.ts'
 import { runCommand, spawnServiceNode, type NodeExit, type ServiceName, type ServiceNode } from './service-node.ts'
 import { addAccount } from './signin-pages.ts'
+import { codeReaders } from './second-factor.ts'
 
 /**
  * Several nodes of each service, as an operator runs them: real `node src/start.ts`
@@ -156,6 +157,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await Promise.all([...startMany(signin, signinCount - 1), ...startMany(placements, placementsCount - 1)])
     }
 
+    // Sign-in runs in production here (no development mailbox): tests read its codes from its database.
+    const latestSigninCode = async (email: string) => {
+      const row = await signinDb.selectFrom('outbox').select('body').where('recipient', '=', email).orderBy('seq', 'desc').limit(1).executeTakeFirst()
+      const code = row?.body.match(/\b(\d{6})\b/)?.[1]
+      if (!code) throw new Error(`No code emailed to ${email}`)
+      return code
+    }
+    codeReaders.set(new URL(signinProxy.url).origin, latestSigninCode)
+    closers.push(async () => { codeReaders.delete(new URL(signinProxy.url).origin) })
+
     return {
       signin,
       placements,
@@ -178,12 +189,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         await placementsDb.insertInto('memberships').values({ user_id: user.id, organisation_id: organisation.id, created_at: now }).execute()
         return { userId: user.id, organisationId: organisation.id }
       },
-      async latestSigninCode(email) {
-        const row = await signinDb.selectFrom('outbox').select('body').where('recipient', '=', email).orderBy('seq', 'desc').limit(1).executeTakeFirst()
-        const code = row?.body.match(/\b(\d{6})\b/)?.[1]
-        if (!code) throw new Error(`No code emailed to ${email}`)
-        return code
-      },
+      latestSigninCode,
       output() {
         return [...signin.nodes, ...placements.nodes]
           .map((node) => `--- ${node.service} node ${node.pid} (port ${node.port}) ---\n${node.output()}`).join('\n')

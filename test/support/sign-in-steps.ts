@@ -1,4 +1,5 @@
 import { csrfFrom, type HttpResponse, type HttpSession } from './http-client.ts'
+import { passSecondFactor } from './second-factor.ts'
 
 /**
  * Signing in to Placements one hop at a time, for tests that need to act between hops
@@ -16,6 +17,11 @@ export async function openSigninPage(http: HttpSession, placementsUrl: string): 
 /** Sends the sign-in form on `page` (not following the answer). */
 export function submitPassword(http: HttpSession, page: HttpResponse, email: string, password: string): Promise<HttpResponse> {
   return http.post(page.url, { _csrf: csrfFrom(page.text), email, password })
+}
+
+/** Sends the sign-in form on `page`, then the emailed code it asks for: the answer to the code (not followed). */
+export async function submitPasswordAndCode(http: HttpSession, page: HttpResponse, email: string, password: string): Promise<HttpResponse> {
+  return passSecondFactor(http, await submitPassword(http, page, email, password))
 }
 
 /**
@@ -36,7 +42,7 @@ export async function followUntil(http: HttpSession, response: HttpResponse, sto
   throw new Error('More than 10 redirects')
 }
 
-/** The URL of Placements' callback (with the code), reached after a successful password. */
+/** The URL of Placements' callback (with the code), reached after a successful password and second factor. */
 export function isPlacementsCallback(placementsUrl: string): (url: URL) => boolean {
   return (url) => url.origin === new URL(placementsUrl).origin && url.pathname === '/auth/callback'
 }

@@ -83,6 +83,7 @@ export async function startTestClient(options: TestClientOptions): Promise<TestC
       code_challenge_method: 'S256'
     }
     if (typeof req.query.login_hint === 'string') parameters.login_hint = req.query.login_hint
+    if (typeof req.query.acr_values === 'string') parameters.acr_values = req.query.acr_values
     res.redirect(oidc.buildAuthorizationUrl(await config(), parameters).href)
   })
 

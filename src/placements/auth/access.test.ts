@@ -11,6 +11,7 @@ import { demoPassword } from '../../demo/personas.ts'
 import { actionContext } from '../context.ts'
 import { removeMembership } from '../domain/actions.ts'
 import { findUserByEmail } from '../domain/users.ts'
+import { passSecondFactor } from '../../../test/support/second-factor.ts'
 
 // Access rules (docs/journeys.md, "Placements: pages and rules"), over real HTTP with both
 // services running. The clock is fake so timeouts can be crossed without waiting.
@@ -126,7 +127,7 @@ test('login CSRF: a callback URL is only good in the browser that started that s
   const attacker = new HttpSession()
   const signInPage = await attacker.follow(await attacker.get(`${url}/sign-in`))
   const afterPassword = await attacker.post(signInPage.url, { _csrf: csrfFrom(signInPage.text), email: 'mary.lawson@example.com', password: demoPassword })
-  const callback = await followToCallbackOrPage(attacker, afterPassword, `${url}/auth/callback`)
+  const callback = await followToCallbackOrPage(attacker, await passSecondFactor(attacker, afterPassword), `${url}/auth/callback`)
   assert.ok(callback.url.startsWith(`${url}/auth/callback?`), `stopped at ${callback.url}`)
   // ...and gets someone else's browser to open it.
   const victim = new HttpSession()

@@ -55,8 +55,11 @@ export interface PendingAuthorization {
   verified?: { claims: Record<string, unknown>, idToken: string }
 }
 
-/** `reauthenticate`: the provider must ask for the password again even if it has a session (prompt=login). */
-export async function authorizationRequest(provider: IdentityProvider, redirectUri: string, loginHint: string | undefined, options: { reauthenticate?: boolean } = {}) {
+/**
+ * `reauthenticate`: the provider must ask for the password again even if it has a session (prompt=login).
+ * `acr`: the authentication context to ask for (`acr_values`); the provider asks for whatever is missing.
+ */
+export async function authorizationRequest(provider: IdentityProvider, redirectUri: string, loginHint: string | undefined, options: { reauthenticate?: boolean, acr?: string | undefined } = {}) {
   const config = await provider.configuration()
   const verifier = oidc.randomPKCECodeVerifier()
   const state = oidc.randomState()
@@ -69,7 +72,8 @@ export async function authorizationRequest(provider: IdentityProvider, redirectU
     state,
     nonce,
     ...(loginHint ? { login_hint: loginHint } : {}),
-    ...(options.reauthenticate ? { prompt: 'login' } : {})
+    ...(options.reauthenticate ? { prompt: 'login' } : {}),
+    ...(options.acr ? { acr_values: options.acr } : {})
   })
   return { url, state, verifier, nonce }
 }

@@ -31,7 +31,9 @@ before(async () => {
   issuer = `http://localhost:${(server.address() as AddressInfo).port}`
   database = await freshDatabase<PlacementsDatabase>()
   const config = readPlacementsConfig({
-    NODE_ENV: 'test', PLACEMENTS_PORT: '0', OIDC_ISSUER_URL: issuer, OIDC_CLIENT_ID: 'placements', OIDC_CLIENT_SECRET: 'a-plain-provider-secret-0123456789', OIDC_PROVIDER_NAME: 'Another provider'
+    NODE_ENV: 'test', PLACEMENTS_PORT: '0', OIDC_ISSUER_URL: issuer, OIDC_CLIENT_ID: 'placements', OIDC_CLIENT_SECRET: 'a-plain-provider-secret-0123456789', OIDC_PROVIDER_NAME: 'Another provider',
+    // A provider that says nothing about acr (as the real DfE Sign-in, which does its own second factor).
+    OIDC_REQUIRED_ACR: 'off'
   })
   placements = await startPlacements({ ...config, redisUrl: undefined }, { db: database.db, beforeListen: (db) => seedPlacements(db, new Date()) })
   const provider = new Provider(issuer, {

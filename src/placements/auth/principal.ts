@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express'
 import type { PlacementsContext } from '../context.ts'
 import { canUseSupportConsole, canViewOrganisation, hasAnyAccess, type Principal } from '../domain/policies.ts'
 import { findPrincipal } from '../domain/users.ts'
+import { acrMeets } from '../config.ts'
 import { safeReturnPath } from './return-path.ts'
 
 declare module 'express-serve-static-core' {
@@ -15,9 +16,11 @@ export function loadPrincipal(context: PlacementsContext) {
   return async function loadPrincipalMiddleware(req: Request, res: Response, next: NextFunction) {
     const userId = req.session.get<string>('userId')
     if (userId) {
-      const principal = await findPrincipal(context.db, userId)
-      if (principal) {
-        req.principal = principal
+      const found = await findPrincipal(context.db, userId)
+      if (found) {
+        // Support powers need the stronger sign-in (OIDC_SUPPORT_REQUIRED_ACR): until then, none.
+        const supportMet = acrMeets(req.session.get<string>('acr'), context.config.identityProvider.supportRequiredAcr)
+        req.principal = { ...found, isSupport: found.isSupport && supportMet, supportNeedsStepUp: found.isSupport && !supportMet }
         res.locals.principal = req.principal
         res.locals.currentOrganisationId = req.session.get<string>('organisationId')
         res.locals.timeout = {
@@ -52,13 +55,21 @@ export function requireSignedIn(req: Request, res: Response, next: NextFunction)
   res.redirect(303, '/sign-in' + (returnTo ? `?return_to=${encodeURIComponent(returnTo)}` : ''))
 }
 
+/** A support user who has not stepped up goes to the provider for the stronger sign-in, and comes back here. */
+function stepUpForSupport(req: Request, res: Response): void {
+  const returnTo = req.method === 'GET' ? safeReturnPath(req.originalUrl) : undefined
+  res.redirect(303, '/sign-in?step_up=support' + (returnTo ? `&return_to=${encodeURIComponent(returnTo)}` : ''))
+}
+
 export function requireSupport(req: Request, res: Response, next: NextFunction) {
   if (req.principal && canUseSupportConsole(req.principal)) return next()
+  if (req.principal?.supportNeedsStepUp) return stepUpForSupport(req, res)
   res.status(403).render('errors/forbidden-page.njk')
 }
 
 export function requireOrganisation(req: Request, res: Response, next: NextFunction) {
   const organisationId = String(req.params.organisationId ?? '')
   if (req.principal && canViewOrganisation(req.principal, organisationId)) return next()
+  if (req.principal?.supportNeedsStepUp) return stepUpForSupport(req, res)
   res.status(404).render('errors/not-found.njk')
 }

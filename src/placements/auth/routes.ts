@@ -9,6 +9,7 @@ import { recordSignIn } from '../domain/sign-in.ts'
 import { isSupportUser, organisationsOf } from '../domain/users.ts'
 import { sameSecret } from '../../platform/security.ts'
 import { fileSessionForLogout } from './back-channel-logout.ts'
+import { acrMeets } from '../config.ts'
 import { authorizationRequest, completeAuthorization, endSessionUrl, providerUnavailable, type PendingAuthorization } from './identity-provider.ts'
 import { durationText } from './principal.ts'
 import { safeReturnPath } from './return-path.ts'
@@ -39,9 +40,12 @@ export function authRoutes(context: PlacementsContext): Router {
     // After an idle timeout the provider's own session may still be alive: without this,
     // anyone at the same computer could sign straight back in with no password.
     const reauthenticate = req.session.get('reauthenticate') === true || req.session.ended === 'idle'
+    // Support pages need a stronger sign-in than the rest (ADR 10): a support user is sent back here to step up.
+    const settings = context.config.identityProvider
+    const acr = req.query.step_up === 'support' ? settings.supportRequiredAcr ?? settings.requiredAcr : settings.requiredAcr
     let request
     try {
-      request = await authorizationRequest(context.identityProvider, redirectUri, loginHint, { reauthenticate })
+      request = await authorizationRequest(context.identityProvider, redirectUri, loginHint, { reauthenticate, acr })
     } catch (error) {
       context.log.error({ err: error }, 'identity provider unavailable')
       return res.status(503).render('auth/provider-unavailable.njk')
@@ -87,6 +91,14 @@ export function authRoutes(context: PlacementsContext): Router {
       await context.store.set(pendingKey, { ...pending, verified: result }, verifiedSeconds)
     }
     const { claims, idToken } = result
+    // The sign-in must reach the level asked for (OIDC_REQUIRED_ACR): a provider that
+    // ignored acr_values, or a password alone, does not get in.
+    const required = context.config.identityProvider.requiredAcr
+    if (!acrMeets(claims.acr, required) || (required !== undefined && Array.isArray(claims.amr) && claims.amr.every((method) => method === 'pwd'))) {
+      context.log.warn({ acr: claims.acr, amr: claims.amr }, 'sign-in refused: authentication context too weak')
+      await finished()
+      return res.status(400).render('auth/sign-in-problem.njk')
+    }
     const email = typeof claims.email === 'string' ? claims.email : undefined
     // An invitation is matched by email only when the provider says it has confirmed the
     // address; otherwise anyone could claim an invited address at a lax provider.
@@ -109,7 +121,7 @@ export function authRoutes(context: PlacementsContext): Router {
       return res.redirect(303, '/no-access')
     }
     // New session id at sign-in: nothing from before it survives (no fixation).
-    req.session.regenerate({ userId: user.id, idToken, signedInAt: now.getTime() })
+    req.session.regenerate({ userId: user.id, idToken, signedInAt: now.getTime(), ...(typeof claims.acr === 'string' ? { acr: claims.acr } : {}) })
     // So the provider can end this session when the person signs out there (back-channel logout).
     await fileSessionForLogout(context, claims.sid, req.session.id)
     if (pending.returnTo) return res.redirect(303, pending.returnTo)

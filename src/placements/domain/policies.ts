@@ -8,10 +8,15 @@ export interface Principal {
   user: User
   organisations: Organisation[]
   isSupport: boolean
+  /**
+   * A support user whose sign-in did not reach what support pages need (an authenticator
+   * app, ADR 10): none of support's powers until they step up.
+   */
+  supportNeedsStepUp?: boolean
 }
 
 export function hasAnyAccess(principal: Principal): boolean {
-  return principal.isSupport || principal.organisations.length > 0
+  return principal.isSupport || principal.supportNeedsStepUp === true || principal.organisations.length > 0
 }
 
 export function canViewOrganisation(principal: Principal, organisationId: string): boolean {

@@ -6,10 +6,11 @@ import { codesMatch, generateCode, hashCode } from './verification-codes.ts'
 /**
  * Emailed one-time codes (docs/security.md, "verification codes"): stored as keyed hashes,
  * single use, a new one replaces the old, short expiry, 5 wrong entries kill a code,
- * at most 5 codes per address per hour.
+ * at most 5 codes per address per hour (a code that was used no longer counts: the limit
+ * stops floods of codes and guesses, not someone signing in several times an hour).
  */
 export const codeRules = {
-  lifetimeMinutes: { 'confirm-email': 60, 'reset-password': 15 } satisfies Record<CodePurpose, number>,
+  lifetimeMinutes: { 'confirm-email': 60, 'reset-password': 15, 'sign-in': 15 } satisfies Record<CodePurpose, number>,
   maxWrongEntries: 5,
   maxCodesPerHour: 5
 }
@@ -26,7 +27,7 @@ export async function issueCode(trx: Transaction<SigninDatabase>, purpose: CodeP
   await sql`select pg_advisory_xact_lock(hashtextextended(${'verification-codes:' + address}, 0))`.execute(trx)
   const hourAgo = new Date(now.getTime() - 3600_000)
   const recent = await trx.selectFrom('verification_codes').select('created_at')
-    .where('email_normalised', '=', address).where('created_at', '>', hourAgo)
+    .where('email_normalised', '=', address).where('created_at', '>', hourAgo).where('used_at', 'is', null)
     .orderBy('created_at', 'asc').execute()
   if (recent.length >= codeRules.maxCodesPerHour) {
     const oldest = recent[0]!.created_at.getTime()
@@ -37,7 +38,7 @@ export async function issueCode(trx: Transaction<SigninDatabase>, purpose: CodeP
   const code = generateCode()
   const expiresAt = new Date(now.getTime() + codeRules.lifetimeMinutes[purpose] * 60_000)
   await trx.insertInto('verification_codes').values({
-    purpose, email_normalised: address, code_hash: hashCode(code, key), created_at: now, expires_at: expiresAt, closed_at: null
+    purpose, email_normalised: address, code_hash: hashCode(code, key), created_at: now, expires_at: expiresAt, closed_at: null, used_at: null
   }).execute()
   return { code, expiresAt }
 }
@@ -56,7 +57,7 @@ export async function checkCode(db: Kysely<SigninDatabase>, purpose: CodePurpose
     if (latest.closed_at) return 'expired'
     if (latest.expires_at <= now) return 'expired'
     if (codesMatch(latest.code_hash, hashCode(code, key))) {
-      await trx.updateTable('verification_codes').set({ closed_at: now }).where('id', '=', latest.id).execute()
+      await trx.updateTable('verification_codes').set({ closed_at: now, used_at: now }).where('id', '=', latest.id).execute()
       return 'correct'
     }
     const wrong = latest.wrong_attempts + 1

@@ -89,5 +89,46 @@ export const signinMigrations: Record<string, Migration> = {
     }
   },
   '0006-platform-outbox-lease': outboxLeaseMigration,
-  '0007-platform-feedback': feedbackMigration
+  '0007-platform-feedback': feedbackMigration,
+  '0008-second-factors': {
+    async up(db: Kysely<unknown>) {
+      // Emailed sign-in codes use the same table and rules as the other codes. A code
+      // that was used counts no more against the hourly limit: the limit is there to stop
+      // floods of codes and guesses, not people signing in several times an hour.
+      await sql`alter table verification_codes drop constraint verification_codes_purpose_check`.execute(db)
+      await sql`alter table verification_codes add constraint verification_codes_purpose_check
+        check (purpose in ('confirm-email', 'reset-password', 'sign-in'))`.execute(db)
+      await sql`alter table verification_codes add column used_at timestamptz`.execute(db)
+      // One row per factor an account has besides its password and its email address
+      // (every account has those two, so they have no row). A factor is usable once
+      // confirmed (set-up finished). Kind-specific state lives in typed columns:
+      // an authenticator app's encrypted secret and the last time step it accepted (so a
+      // code is accepted once); a passkey (later) fits as kind 'passkey' with its
+      // credential id (unique across accounts), public key and signature counter.
+      await sql`create table account_factors (
+        id uuid primary key default gen_random_uuid(),
+        account_id uuid not null references accounts (id) on delete cascade,
+        kind text not null check (kind in ('authenticator-app', 'passkey')),
+        label text not null,
+        secret_encrypted text,
+        last_used_step bigint,
+        credential_id text unique,
+        public_key text,
+        sign_count bigint,
+        created_at timestamptz not null,
+        confirmed_at timestamptz,
+        last_used_at timestamptz
+      )`.execute(db)
+      await sql`create index account_factors_by_account on account_factors (account_id)`.execute(db)
+      // Recovery codes: 10 at a time, stored hashed, each used once.
+      await sql`create table recovery_codes (
+        id uuid primary key default gen_random_uuid(),
+        account_id uuid not null references accounts (id) on delete cascade,
+        code_hash text not null,
+        created_at timestamptz not null,
+        used_at timestamptz
+      )`.execute(db)
+      await sql`create index recovery_codes_by_account on recovery_codes (account_id)`.execute(db)
+    }
+  }
 }

@@ -26,6 +26,34 @@ export interface SigninDatabase extends OutboxTable, ShortLivedTable, FeedbackTa
     wrong_attempts: Generated<number>
     /** Set when the code was used, replaced by a newer one, or killed by wrong entries. */
     closed_at: Date | null
+    /** Set when the code was used (a used code no longer counts against the hourly limit). */
+    used_at: Date | null
+  }
+  account_factors: {
+    id: Generated<string>
+    account_id: string
+    kind: FactorKind
+    /** What the person calls it ("Authenticator app"). */
+    label: string
+    /** Authenticator app: the TOTP secret, encrypted (AES-256-GCM). */
+    secret_encrypted: string | null
+    /** Authenticator app: the newest 30-second step accepted, so no code is accepted twice. */
+    last_used_step: string | number | bigint | null
+    /** Passkey (later): credential id, public key and signature counter. */
+    credential_id: string | null
+    public_key: string | null
+    sign_count: string | number | bigint | null
+    created_at: Date
+    /** Null while being set up: an unconfirmed factor cannot be used to sign in. */
+    confirmed_at: Date | null
+    last_used_at: Date | null
+  }
+  recovery_codes: {
+    id: Generated<string>
+    account_id: string
+    code_hash: string
+    created_at: Date
+    used_at: Date | null
   }
   clients: {
     client_id: string
@@ -70,7 +98,10 @@ export interface SigninDatabase extends OutboxTable, ShortLivedTable, FeedbackTa
   }
 }
 
-export type CodePurpose = 'confirm-email' | 'reset-password'
+export type CodePurpose = 'confirm-email' | 'reset-password' | 'sign-in'
+
+/** Factors with a row of their own; every account also has its password and its email address. */
+export type FactorKind = 'authenticator-app' | 'passkey'
 
 export interface ClientMetadataRow {
   redirect_uris: string[]

@@ -5,6 +5,7 @@ import type { ClientMetadataRow } from '../database/schema.ts'
 import { findClient, serviceStartUrl } from '../provider/clients.ts'
 import { lifetimes } from '../provider/provider.ts'
 import type { SigninContext } from '../context.ts'
+import { authenticationResult, type Acr, type ProvenMethod } from '../accounts/factors.ts'
 
 /**
  * What Sign-in remembers about one authorization request while the person takes a
@@ -27,6 +28,22 @@ export interface Journey {
     accountId?: string
     done: boolean
   }
+  /**
+   * Between the password and the second factor: who is signing in, what they have
+   * proven so far in this sign-in, and the level the service asked for (if any).
+   */
+  signingIn?: {
+    accountId: string
+    email: string
+    proven: ProvenMethod[]
+    target?: Acr | undefined
+    /** The unconfirmed authenticator app being set up in this sign-in. */
+    settingUpApp?: string
+    /** New recovery codes, kept only until the person has seen them and carried on. */
+    newRecoveryCodes?: string[]
+    /** Recovery codes left after one was used in this sign-in. */
+    recoveryRemaining?: number
+  }
   /** A one-time success message for the next page. */
   banner?: string
 }
@@ -48,6 +65,15 @@ declare module 'express-serve-static-core' {
 const uidShape = /^[A-Za-z0-9_-]{10,64}$/
 const clientsKey = 'clientsByInteraction'
 const expiredClientKey = (uid: string) => `interaction-client:${uid}`
+
+/**
+ * A new session id when the person proves something (no fixation): keeps only what leads
+ * back to services, and this request's journey.
+ */
+export function renewSession(req: Request): void {
+  req.session.regenerate({ [clientsKey]: req.session.get(clientsKey) })
+  saveJourney(req)
+}
 
 export function saveJourney(req: Request): void {
   req.session.set(`journey:${req.signin.uid}`, req.signin.journey)
@@ -119,11 +145,16 @@ export function requireStep(reached: (journey: Journey) => boolean, otherwise: s
   }
 }
 
-/** Ends the detour: the person is signed in and goes back to the service that asked. */
-export async function finishSignIn(context: SigninContext, req: Request, res: Response, accountId: string): Promise<void> {
+/**
+ * Ends the detour: the person is signed in and goes back to the service that asked, with
+ * the `acr` and `amr` of what they proved (a password and a second factor, ADR 10).
+ */
+export async function finishSignIn(context: SigninContext, req: Request, res: Response, accountId: string, proven: ProvenMethod[]): Promise<void> {
   const { uid } = req.signin
+  const result = authenticationResult(proven)
+  if (!result) throw new Error('a sign-in must prove a password and a second factor')
   req.session.unset(`journey:${uid}`)
   // New session id at sign-in (no fixation); keep only what leads back to services.
   req.session.regenerate({ [clientsKey]: req.session.get(clientsKey) })
-  await context.provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false })
+  await context.provider.interactionFinished(req, res, { login: { accountId, acr: result.acr, amr: result.amr } }, { mergeWithLastSubmission: false })
 }

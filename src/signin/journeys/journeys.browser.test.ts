@@ -6,7 +6,12 @@ import { expectServiceChrome } from '../../../test/support/service-chrome.ts'
 import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
 import { startTestClient, type TestClient } from '../../../test/support/test-client.ts'
 import { passwordMessages } from '../accounts/password-policy.ts'
-import { demoPassword } from '../../demo/personas.ts'
+import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../../demo/personas.ts'
+import { appCodeAt } from '../accounts/authenticator-app.ts'
+import { acrValues } from '../accounts/factors.ts'
+import { nextAppCode } from '../../../test/support/second-factor.ts'
+import { addAccount } from '../../../test/support/signin-pages.ts'
+import { appMessages, recoveryMessages } from './second-factor/routes.ts'
 import { seedDevelopment } from '../seed.ts'
 import { codeMessages } from './codes.ts'
 import { messages as signInMessages } from './sign-in/routes.ts'
@@ -140,6 +145,35 @@ for (const javaScript of [true, false]) {
 
         await page.locator('#password').fill(demoPassword)
         await clickAndWait(page, button(page, 'Sign in'))
+
+        // The second factor: a code emailed to the account's address.
+        await expectSigninPage(page, 'Check your email')
+        assert.match(await page.locator('main').innerText(), new RegExp(`We've sent a code to ${email.replace(/[.]/g, '\\.')}`))
+        await expectAccessible(page, `${mode}: sign-in code`)
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { code: codeMessages.missing })
+        await expectAccessible(page, `${mode}: sign-in code, empty`)
+        await page.locator('#code').fill('12345')
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { code: codeMessages.format })
+        const first = await codeFromMailbox(page, email, `${mode} (a)`)
+        await clickAndWait(page, page.getByRole('link', { name: 'Send a new code' }))
+        await expectSigninPage(page, 'Get a new code')
+        await expectAccessible(page, `${mode}: get a new sign-in code`)
+        await clickAndWait(page, button(page, 'Send a new code'))
+        await expectSigninPage(page, 'Check your email')
+        assert.match(await page.locator('.govuk-notification-banner').innerText(), /We've sent a new code/)
+        await expectAccessible(page, `${mode}: sign-in code resent`)
+        // The code sent first stopped working when the new one was sent.
+        const second = await codeFromMailbox(page, email, `${mode} (a)`)
+        if (first !== second) {
+          await page.locator('#code').fill(first)
+          await clickAndWait(page, button(page, 'Continue'))
+          await expectErrors(page, { code: codeMessages.incorrect })
+          await expectAccessible(page, `${mode}: sign-in code, replaced`)
+        }
+        await page.locator('#code').fill(second)
+        await clickAndWait(page, button(page, 'Continue'))
         await expectSignedInAtService(page, email)
         await expectAccessible(page, `${mode}: test service, signed in`)
       } finally {
@@ -221,8 +255,12 @@ for (const javaScript of [true, false]) {
         assert.equal((await page.locator('.govuk-panel__title').innerText()).trim(), 'Your account has been created')
         await expectAccessible(page, `${mode}: registration complete`)
 
+        // The offer of an authenticator app, looked at and skipped: the emailed code remains.
+        await clickAndWait(page, button(page, 'Set up an authenticator app'))
+        await expectSigninPage(page, 'Set up an authenticator app')
+        await expectAccessible(page, `${mode}: set up an authenticator app, optional`)
         // Straight back to the service that asked: no email, no new sign-in.
-        await clickAndWait(page, button(page, `Continue to ${serviceName}`))
+        await clickAndWait(page, button(page, `Skip and continue to ${serviceName}`))
         await expectSignedInAtService(page, corrected)
         assert.match(await page.locator('main').innerText(), /Sam\s+Family name\s+Okafor/)
       } finally {
@@ -289,6 +327,108 @@ for (const javaScript of [true, false]) {
         await page.locator('#email').fill(email)
         await page.locator('#password').fill(newPassword)
         await clickAndWait(page, button(page, 'Sign in'))
+        await expectSigninPage(page, 'Check your email')
+        await page.locator('#code').fill(await codeFromMailbox(page, email, mode))
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSignedInAtService(page, email)
+      } finally {
+        await page.context().close()
+      }
+    })
+
+    it('(e) signs in with an authenticator app, after a wrong code, and can choose another way', { timeout: 180_000 }, async () => {
+      const page = await openPage(browser, javaScript)
+      try {
+        await startAtService(page, `${mode} (e)`)
+        await page.locator('#email').fill(demoAppPersonaEmail)
+        await page.locator('#password').fill(demoPassword)
+        await clickAndWait(page, button(page, 'Sign in'))
+        await expectSigninPage(page, 'Enter the code from your authenticator app')
+        await expectAccessible(page, `${mode}: authenticator app code`)
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { code: codeMessages.missing })
+        await expectAccessible(page, `${mode}: authenticator app code, empty`)
+        const current = appCodeAt(demoAppSecret, new Date())
+        await page.locator('#code').fill(current === '000000' ? '111111' : '000000')
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { code: appMessages.incorrect })
+        await expectAccessible(page, `${mode}: authenticator app code, wrong`)
+
+        await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
+        await expectSigninPage(page, 'How do you want to sign in?')
+        await expectAccessible(page, `${mode}: choose how to sign in`)
+        await clickAndWait(page, button(page, 'Continue'))
+        assert.match(await page.title(), /^Error: /)
+        assert.equal((await page.locator('.govuk-error-summary__list a').innerText()).trim(), appMessages.choose)
+        await expectAccessible(page, `${mode}: choose how to sign in, nothing chosen`)
+        await page.getByLabel('Use your authenticator app').check()
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSigninPage(page, 'Enter the code from your authenticator app')
+        await page.locator('#code').fill(await nextAppCode(demoAppSecret))
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSignedInAtService(page, demoAppPersonaEmail)
+      } finally {
+        await page.context().close()
+      }
+    })
+
+    it('(f) a service asks for an authenticator app: the person sets one up from the key shown and signs in with it', { timeout: 180_000 }, async () => {
+      const page = await openPage(browser, javaScript)
+      try {
+        const email = `app.setup.${tag}@example.com`
+        await addAccount(signin.context.db, { email, password: newPassword })
+        await page.goto(`${service.url}/sign-in?acr_values=${encodeURIComponent(acrValues.app)}`)
+        await expectSigninPage(page, /Sign in$/)
+        await page.locator('#email').fill(email)
+        await page.locator('#password').fill(newPassword)
+        await clickAndWait(page, button(page, 'Sign in'))
+        await expectSigninPage(page, 'Check your email')
+        await page.locator('#code').fill(await codeFromMailbox(page, email, `${mode} (f)`))
+        await clickAndWait(page, button(page, 'Continue'))
+
+        await expectSigninPage(page, 'Set up an authenticator app')
+        assert.match(await page.locator('main').innerText(), /needs you to sign in with an authenticator app/)
+        assert.match(await page.locator('img.app-qr-code').getAttribute('src') ?? '', /^data:image\/png;base64,/)
+        await expectAccessible(page, `${mode}: set up an authenticator app`)
+        const secret = (await page.locator('#secret-key').innerText()).replace(/\s/g, '')
+        const current = appCodeAt(secret, new Date())
+        await page.locator('#code').fill(current === '000000' ? '111111' : '000000')
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { code: appMessages.incorrect })
+        await expectAccessible(page, `${mode}: set up an authenticator app, wrong code`)
+        await page.locator('#code').fill(await nextAppCode(secret))
+        await clickAndWait(page, button(page, 'Continue'))
+
+        // 10 recovery codes, shown once.
+        await expectSigninPage(page, 'Save your recovery codes')
+        const codes = await page.locator('#recovery-codes li').allInnerTexts()
+        assert.equal(codes.length, 10)
+        await expectAccessible(page, `${mode}: save your recovery codes`)
+        await clickAndWait(page, button(page, 'I have saved my recovery codes'))
+        await expectSignedInAtService(page, email)
+
+        // Later, without the app: a recovery code, then the offer to review the factors.
+        await page.context().clearCookies()
+        await page.goto(`${service.url}/sign-in`)
+        await page.locator('#email').fill(email)
+        await page.locator('#password').fill(newPassword)
+        await clickAndWait(page, button(page, 'Sign in'))
+        await expectSigninPage(page, 'Enter the code from your authenticator app')
+        await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
+        await page.getByLabel('Use a recovery code').check()
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSigninPage(page, 'Enter a recovery code')
+        await expectAccessible(page, `${mode}: enter a recovery code`)
+        await page.locator('#code').fill('abcde-fghjk')
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectErrors(page, { code: recoveryMessages.incorrect })
+        await expectAccessible(page, `${mode}: enter a recovery code, wrong`)
+        await page.locator('#code').fill(codes[0]!.trim())
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSigninPage(page, 'You used a recovery code')
+        assert.match(await page.locator('main').innerText(), /You have 9 recovery codes left/)
+        await expectAccessible(page, `${mode}: you used a recovery code`)
+        await clickAndWait(page, button(page, `Continue to ${serviceName}`))
         await expectSignedInAtService(page, email)
       } finally {
         await page.context().close()

@@ -6,6 +6,7 @@ import { beginFlow, discover, finishFlow, openSignIn, submit, followToCallbackOr
 import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
 import { demoPassword } from '../../demo/personas.ts'
 import { seedDevelopment } from '../seed.ts'
+import { passSecondFactor } from '../../../test/support/second-factor.ts'
 
 // openid-client (OpenID Certified RP) against Sign-in: discovery, code flow with PKCE,
 // ID token validation, userinfo and RP-initiated logout.
@@ -38,7 +39,7 @@ test('a service signs a person in, reads userinfo and signs them out again', asy
   assert.match(page.text, /Test service/)
 
   const signedIn = await submit(http, page, page.url, { email: 'anne.wilson@example.com', password: demoPassword })
-  const callback = await followToCallbackOrPage(http, signedIn, flow.redirectUri)
+  const callback = await followToCallbackOrPage(http, await passSecondFactor(http, signedIn), flow.redirectUri)
   assert.ok(callback.url.startsWith(`${serviceUrl}/callback?`), `ended at ${callback.url}`)
 
   const tokens = await finishFlow(flow, callback.url)
@@ -118,7 +119,7 @@ test('an authorization code works once, and a replay is refused', async () => {
   const http = new HttpSession()
   const flow = await beginFlow(config, `${serviceUrl}/callback`)
   const page = await openSignIn(http, flow)
-  const callback = await followToCallbackOrPage(http, await submit(http, page, page.url, { email: 'patricia.adebayo@example.com', password: demoPassword }), flow.redirectUri)
+  const callback = await followToCallbackOrPage(http, await passSecondFactor(http, await submit(http, page, page.url, { email: 'patricia.adebayo@example.com', password: demoPassword })), flow.redirectUri)
   await finishFlow(flow, callback.url)
   await assert.rejects(() => finishFlow(flow, callback.url), (error: { error?: string }) => error.error === 'invalid_grant')
 })

@@ -12,6 +12,7 @@ import type { SigninDatabase } from '../database/schema.ts'
 import { startSignin, type RunningSignin, type StartOptions } from '../server.ts'
 import { registerClient } from './clients.ts'
 import { publishBeforeSigningSeconds, rotateSigningKey } from './keys.ts'
+import { passSecondFactor } from '../../../test/support/second-factor.ts'
 
 // A key rotated on one node (npm run keys -- rotate) reaches the others without a
 // restart. Two Sign-in nodes share one database (each its own pool on the server) and
@@ -51,7 +52,7 @@ async function signInThrough(node: RunningSignin, config?: oidc.Configuration, b
   const http = new HttpSession()
   const { flow, page } = await startJourney(http, config ?? await discover(node.url, client.clientId, client.secret), redirectUri)
   await beforeSubmitting?.()
-  const callback = await followToCallbackOrPage(http, await submit(http, page, page.url, person), redirectUri)
+  const callback = await followToCallbackOrPage(http, await passSecondFactor(http, await submit(http, page, page.url, person)), redirectUri)
   assert.ok(callback.url.startsWith(`${redirectUri}?code=`), `expected the service's callback, got ${callback.status} at ${callback.url}`)
   return (await finishFlow(flow, callback.url)).id_token!
 }

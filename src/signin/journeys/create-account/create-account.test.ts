@@ -9,6 +9,8 @@ import { startSigninWithTestService, type TestSignin } from '../../../../test/su
 import { addAccount, comparablePage, errorSummary, inputValue, pageTitle, startJourney, visibleText, type StartedJourney } from '../../../../test/support/signin-pages.ts'
 import { passwordMessages } from '../../accounts/password-policy.ts'
 import { codeMessages } from '../codes.ts'
+import { appCodeAt } from '../../accounts/authenticator-app.ts'
+import { acrValues, secondFactorsOf } from '../../accounts/factors.ts'
 
 // Create an account on the way to a service, over real HTTP: every step, its errors,
 // the code rules (docs/security.md, "verification codes") and no enumeration.
@@ -302,4 +304,52 @@ test('codes are stored hashed: the verification_codes table never holds a code t
       }
     }
   }
+})
+
+/** A new account up to "Your account has been created". */
+async function createdAccount(person: Person) {
+  const j = await register(person)
+  await enterCode(j, await signin.latestCode(person.email))
+  const passwordPage = await j.http.get(`${j.base}/create-password`)
+  await submit(j.http, passwordPage, `${j.base}/create-password`, { password: goodPassword, confirmPassword: goodPassword })
+  return { ...j, complete: await j.http.get(`${j.base}/registration-complete`) }
+}
+
+test('a new account has proven a password and an emailed code: continuing signs in with acr multi-factor and amr pwd, otp, without another code', async () => {
+  const person = { givenName: 'Ada', familyName: 'Lovelace', email: 'ada.lovelace.amr@example.com' }
+  const j = await createdAccount(person)
+  assert.match(visibleText(j.complete.text), /Add an authenticator app \(optional\)/)
+  const codesBefore = await signin.context.db.selectFrom('verification_codes').select('id').where('email_normalised', '=', person.email).execute()
+  const callback = await followToCallbackOrPage(j.http, await submit(j.http, j.complete, `${j.base}/registration-complete`, {}), redirectUri)
+  const claims = (await finishFlow(j.flow, callback.url)).claims()!
+  assert.equal(claims.acr, acrValues.multiFactor)
+  assert.deepEqual(claims.amr, ['pwd', 'otp'])
+  const codesAfter = await signin.context.db.selectFrom('verification_codes').select('id').where('email_normalised', '=', person.email).execute()
+  assert.equal(codesAfter.length, codesBefore.length, 'no second code was sent')
+})
+
+test('creating an account ends by offering an authenticator app: it can be skipped, or set up (then recovery codes) to sign in at the app level', async () => {
+  const skipper = await createdAccount({ givenName: 'Sam', familyName: 'Skip', email: 'sam.skip@example.com' })
+  const offered = await submit(skipper.http, skipper.complete, `${skipper.base}/registration-complete`, { next: 'set-up-app' })
+  assert.equal(offered.headers.get('location'), `/interaction/${uidOf(skipper.base)}/set-up-authenticator-app`)
+  const setUpPage = await skipper.http.get(`${skipper.base}/set-up-authenticator-app`)
+  assert.match(visibleText(setUpPage.text), /Skip and continue to Test service/)
+  assert.doesNotMatch(visibleText(setUpPage.text), /needs you to sign in with an authenticator app/)
+  const skipped = await submit(skipper.http, setUpPage, `${skipper.base}/set-up-authenticator-app/skip`, {})
+  const skippedClaims = (await finishFlow(skipper.flow, (await followToCallbackOrPage(skipper.http, skipped, redirectUri)).url)).claims()!
+  assert.deepEqual(skippedClaims.amr, ['pwd', 'otp'])
+  const skipperAccount = await signin.context.db.selectFrom('accounts').select('id').where('email_normalised', '=', 'sam.skip@example.com').executeTakeFirstOrThrow()
+  assert.deepEqual(await secondFactorsOf(signin.context.db, skipperAccount.id), ['email-code'], 'the emailed code remains; no app was added')
+
+  const taker = await createdAccount({ givenName: 'Tess', familyName: 'Take', email: 'tess.take@example.com' })
+  await submit(taker.http, taker.complete, `${taker.base}/registration-complete`, { next: 'set-up-app' })
+  const setUp = await taker.http.get(`${taker.base}/set-up-authenticator-app`)
+  const secret = visibleText(setUp.text.match(/id="secret-key"><code lang="en">([A-Z2-7 ]+)<\/code>/)![1]!).replace(/ /g, '')
+  const confirmed = await submit(taker.http, setUp, `${taker.base}/set-up-authenticator-app`, { code: appCodeAt(secret, clock.now()) })
+  assert.equal(confirmed.headers.get('location'), `/interaction/${uidOf(taker.base)}/recovery-codes`)
+  const codes = await taker.http.get(`${taker.base}/recovery-codes`)
+  const done = await submit(taker.http, codes, `${taker.base}/recovery-codes`, {})
+  const claims = (await finishFlow(taker.flow, (await followToCallbackOrPage(taker.http, done, redirectUri)).url)).claims()!
+  assert.equal(claims.acr, acrValues.app)
+  assert.deepEqual(claims.amr, ['pwd', 'mfa', 'otp'])
 })

@@ -9,7 +9,8 @@ import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
 import { accountAlreadyExists, confirmEmailCode } from '../../emails.ts'
 import { checkResultProblem, codeInputProblem, codeMessages, emailContext, minutesUntil } from '../codes.ts'
-import { finishSignIn, requireStep, saveJourney, type Journey } from '../journey.ts'
+import { continueSignIn, requestedAcr } from '../second-factor/routes.ts'
+import { requireStep, saveJourney, type Journey } from '../journey.ts'
 import { collect, emailProblem, field, hasErrors, nameProblem } from '../../../platform/validation.ts'
 
 /**
@@ -158,7 +159,16 @@ export function createAccountRoutes(context: SigninContext): Router {
   })
 
   router.post('/registration-complete', requireStep(accountCreated, '/create-password'), async (req, res) => {
-    await finishSignIn(context, req, res, req.signin.journey.registration!.accountId!)
+    const registration = req.signin.journey.registration!
+    // The address was proven with a code in this same interaction, and the password was
+    // just chosen: a password and an emailed code, as a sign-in would ask (ADR 10).
+    if (field(req, 'next') === 'set-up-app') {
+      // The offer to add an authenticator app: optional, the emailed code remains.
+      req.signin.journey.signingIn = { accountId: registration.accountId!, email: registration.email, proven: ['password', 'email-code'], target: requestedAcr(req) }
+      saveJourney(req)
+      return res.redirect(303, path(req, 'set-up-authenticator-app'))
+    }
+    await continueSignIn(context, req, res, registration.accountId!, registration.email, ['password', 'email-code'])
   })
 
   return router

@@ -9,6 +9,7 @@ import { addAccount, comparablePage, errorSummary, inputValue, startJourney, vis
 import { throttleRules } from '../../accounts/sign-in-throttle.ts'
 import { codeMessages } from '../codes.ts'
 import { messages as signInMessages } from '../sign-in/routes.ts'
+import { passSecondFactor } from '../../../../test/support/second-factor.ts'
 
 // Forgotten password over real HTTP: the reset ends back in the service, signed in;
 // the first answer is the same with or without an account; codes last 15 minutes.
@@ -57,7 +58,7 @@ async function signInFresh(email: string, password: string): Promise<{ http: Htt
 }
 
 async function assertReachesService(http: HttpSession, response: HttpResponse, flow: Flow, email: string) {
-  const callback = await followToCallbackOrPage(http, response, redirectUri)
+  const callback = await followToCallbackOrPage(http, await passSecondFactor(http, response), redirectUri)
   assert.ok(callback.url.startsWith(`${redirectUri}?`), `ended at ${callback.url} (${callback.status}): ${errorSummary(callback.text).map((e) => e.text).join('; ')}`)
   assert.equal((await finishFlow(flow, callback.url)).claims()!.email, email)
 }

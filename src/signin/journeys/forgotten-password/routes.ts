@@ -9,7 +9,8 @@ import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
 import { passwordChanged, resetPasswordCode } from '../../emails.ts'
 import { checkResultProblem, codeInputProblem, codeMessages, emailContext, minutesUntil } from '../codes.ts'
-import { finishSignIn, requireStep, saveJourney, type Journey } from '../journey.ts'
+import { continueSignIn } from '../second-factor/routes.ts'
+import { requireStep, saveJourney, type Journey } from '../journey.ts'
 import { collect, emailProblem, field, hasErrors } from '../../../platform/validation.ts'
 
 /**
@@ -143,7 +144,11 @@ export function forgottenPasswordRoutes(context: SigninContext): Router {
   })
 
   router.post('/done', requireStep(done, '/forgotten-password'), async (req, res) => {
-    await finishSignIn(context, req, res, req.signin.journey.reset!.accountId!)
+    const reset = req.signin.journey.reset!
+    // The emailed code proved the address in this interaction and the password was just
+    // chosen: as much as a password and an emailed code. A service that asks for an
+    // authenticator app still gets one asked for (ADR 10).
+    await continueSignIn(context, req, res, reset.accountId!, reset.email, ['password', 'email-code'])
   })
 
   return router

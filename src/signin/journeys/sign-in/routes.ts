@@ -4,7 +4,7 @@ import { findAccountByEmail, recordSignIn } from '../../accounts/accounts.ts'
 import { hashPassword, needsRehash, spendOneHash, verifyPassword } from '../../accounts/passwords.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
-import { finishSignIn } from '../journey.ts'
+import { continueSignIn, stepUpFromSession } from '../second-factor/routes.ts'
 import { collect, emailProblem, field, hasErrors } from '../../../platform/validation.ts'
 
 const view = 'journeys/sign-in/sign-in.njk'
@@ -15,11 +15,14 @@ export const messages = {
   tooManyFromHere: 'There have been too many failed attempts to sign in from your network. Wait 1 hour and try again'
 }
 
-/** Sign in: email and password, then straight back to the service that asked. */
+/** Sign in: email and password, then a second factor, then straight back to the service that asked. */
 export function signInRoutes(context: SigninContext): Router {
   const router = Router({ mergeParams: true })
 
-  router.get('/', (req, res) => {
+  router.get('/', async (req, res) => {
+    // Signed in already, but the service asks for more (acr_values): ask only for what is missing.
+    const stepUp = await stepUpFromSession(context, req)
+    if (stepUp) return continueSignIn(context, req, res, stepUp.accountId, stepUp.email, stepUp.proven)
     res.render(view, { values: { email: req.signin.journey.reset?.email ?? req.signin.loginHint ?? '' } })
   })
 
@@ -65,7 +68,8 @@ export function signInRoutes(context: SigninContext): Router {
       await recordSignIn(trx, account.id, now, upgraded)
       await recordAudit(trx, { ...audit, accountId: account.id, event: 'sign-in', outcome: 'success' }, now)
     })
-    await finishSignIn(context, req, res, account.id)
+    // The password alone is never enough: a second factor follows (ADR 10).
+    await continueSignIn(context, req, res, account.id, account.email, ['password'])
   })
 
   return router

@@ -8,6 +8,7 @@ import { startSigninWithTestService, type TestSignin } from '../../../../test/su
 import { addAccount, errorSummary, fieldError, inputValue, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { SignInThrottle, throttleRules } from '../../accounts/sign-in-throttle.ts'
 import { messages } from './routes.ts'
+import { passSecondFactor } from '../../../../test/support/second-factor.ts'
 
 // Sign in over real HTTP: the page, its errors, wrong-password limits (docs/security.md,
 // "wrong passwords"), no enumeration, the audit trail and a new session id on success.
@@ -25,7 +26,7 @@ after(() => signin.close())
 const signInAt = (http: HttpSession, page: HttpResponse, email: string, password: string) => submit(http, page, page.url, { email, password })
 
 async function expectSignedIn(http: HttpSession, response: HttpResponse, email: string, flow: Flow) {
-  const callback = await followToCallbackOrPage(http, response, redirectUri)
+  const callback = await followToCallbackOrPage(http, await passSecondFactor(http, response), redirectUri)
   assert.ok(callback.url.startsWith(`${redirectUri}?`), `expected the service's callback, ended at ${callback.url} (${callback.status}): ${errorSummary(callback.text).map((e) => e.text).join('; ')}`)
   const tokens = await finishFlow(flow, callback.url)
   assert.equal(tokens.claims()!.email, email)

@@ -1,0 +1,342 @@
+import { Router, type Request, type Response } from 'express'
+import { queueEmail } from '../../../platform/mail/outbox.ts'
+import { findAccountById } from '../../accounts/accounts.ts'
+import { renderFormErrors } from '../../../platform/views.ts'
+import { checkCode, issueCode } from '../../accounts/codes.ts'
+import { appRules, appSecretOf, beginAppSetUp, checkAppCode, confirmApp, groupedSecret, setUpDetails } from '../../accounts/authenticator-app.ts'
+import { acrSatisfies, acrValues, authenticationResult, factorMeets, secondFactorsOf, targetAcr, type ProvenMethod, type SecondFactor } from '../../accounts/factors.ts'
+import { normaliseRecoveryCode, recoveryRules, replaceRecoveryCodes, useRecoveryCode } from '../../accounts/recovery-codes.ts'
+import { recordAudit } from '../../audit.ts'
+import type { SigninContext } from '../../context.ts'
+import { authenticatorAppAdded, signInCode } from '../../emails.ts'
+import { checkResultProblem, codeInputProblem, codeMessages, emailContext, minutesUntil } from '../codes.ts'
+import { field } from '../../../platform/validation.ts'
+import { finishSignIn, renewSession, requireStep, saveJourney, type Journey } from '../journey.ts'
+
+/**
+ * The second factor (ADR 10), after a correct password:
+ *   email-code (⇄ email-code/resend), or one of the account's other factors (choose-factor).
+ * Every step is under /interaction/<uid>/, so the service's request survives it.
+ */
+const views = {
+  emailCode: 'journeys/second-factor/email-code.njk',
+  resend: 'journeys/second-factor/resend-email-code.njk',
+  appCode: 'journeys/second-factor/app-code.njk',
+  choose: 'journeys/second-factor/choose-factor.njk',
+  setUpApp: 'journeys/second-factor/set-up-app.njk',
+  recoveryCodes: 'journeys/second-factor/recovery-codes.njk',
+  recoveryCode: 'journeys/second-factor/recovery-code.njk',
+  recoveryUsed: 'journeys/second-factor/recovery-code-used.njk'
+}
+
+export const recoveryMessages = {
+  missing: 'Enter a recovery code',
+  format: 'Enter a recovery code using the 10 letters and numbers, for example abcde-23456',
+  incorrect: 'The recovery code is not correct, or it has been used. Check it and try again',
+  locked: (minutes: number) => `You've entered the wrong recovery code too many times. Wait ${minutes} ${minutes === 1 ? 'minute' : 'minutes'} and try again, or use another way to sign in`
+}
+
+export const appMessages = {
+  incorrect: 'The code is not correct. Enter the code your authenticator app shows now',
+  used: 'That code has already been used. Wait for your authenticator app to show a new code, then enter it',
+  locked: (minutes: number) => `You've entered the wrong code too many times. Wait ${minutes} ${minutes === 1 ? 'minute' : 'minutes'} and try again, or use another way to sign in`,
+  choose: 'Select how you want to sign in'
+}
+
+export const factorNames: Record<SecondFactor, { label: string, hint: string }> = {
+  'authenticator-app': { label: 'Use your authenticator app', hint: 'Enter the code your app shows' },
+  'email-code': { label: 'Get a code by email', hint: 'We will send a code to your email address' },
+  'recovery-code': { label: 'Use a recovery code', hint: 'One of the codes you saved when you set up your authenticator app' }
+}
+
+const passwordProven = (j: Journey) => j.signingIn?.proven.includes('password') === true
+
+export const secondFactorPaths: Record<SecondFactor, string> = {
+  'authenticator-app': '/authenticator-app-code',
+  'email-code': '/email-code',
+  'recovery-code': '/recovery-code'
+}
+
+/** The level the service asked for with `acr_values` (undefined when it asked for none Sign-in knows). */
+export function requestedAcr(req: Request) {
+  const values = req.signin.interaction.params.acr_values
+  return targetAcr(typeof values === 'string' ? values.split(' ') : [])
+}
+
+/** Emails a sign-in code to the account's address (counted like every other code). */
+async function sendSignInCode(context: SigninContext, req: Request, signingIn: NonNullable<Journey['signingIn']>): Promise<{ limitedMinutes?: number }> {
+  const now = context.clock.now()
+  return context.db.transaction().execute(async (trx) => {
+    const issued = await issueCode(trx, 'sign-in', signingIn.email, context.codeKey, now)
+    const audit = { email: signingIn.email, accountId: signingIn.accountId, ip: req.ip, clientId: req.signin.client.clientId }
+    if ('limited' in issued) {
+      await recordAudit(trx, { ...audit, event: 'code-limit-reached', outcome: 'failure', details: { purpose: 'sign-in' } }, now)
+      return { limitedMinutes: issued.retryAfterMinutes }
+    }
+    await queueEmail(trx, signInCode(signingIn.email, issued.code, minutesUntil(issued.expiresAt, now), emailContext(context, req)), now)
+    await recordAudit(trx, { ...audit, event: 'code-sent', outcome: 'success', details: { purpose: 'sign-in' } }, now)
+    return {}
+  })
+}
+
+/**
+ * After a step of a sign-in (a password, a second factor, a new account): finishes it if
+ * what was proven meets what the service asked for, or else asks for what is missing,
+ * strongest factor first. Never refuses silently.
+ */
+export async function continueSignIn(context: SigninContext, req: Request, res: Response, accountId: string, email: string, proven: ProvenMethod[]): Promise<void> {
+  const target = requestedAcr(req)
+  const result = authenticationResult(proven)
+  if (result && acrSatisfies(result.acr, target ? [target] : [])) return finishSignIn(context, req, res, accountId, proven)
+  const signingIn = { accountId, email, proven, target }
+  req.signin.journey.signingIn = signingIn
+  // Part-way signed in is a step up from a stranger: a new session id for it.
+  renewSession(req)
+  const factors = (await secondFactorsOf(context.db, accountId)).filter((factor) => factorMeets(factor, target) && !proven.includes(factor))
+  if (factors.length === 0 && proven.length >= 2) {
+    // The service asks for an authenticator app and the account has none: having proven a
+    // password and an emailed code, the person may add one now (asked for what is missing).
+    saveJourney(req)
+    return res.redirect(303, `/interaction/${req.signin.uid}/set-up-authenticator-app`)
+  }
+  const first = factors[0] ?? 'email-code'
+  if (first === 'email-code') {
+    const sent = await sendSignInCode(context, req, signingIn)
+    if (sent.limitedMinutes) {
+      saveJourney(req)
+      return renderFormErrors(res, views.emailCode, { code: codeMessages.limited(sent.limitedMinutes) }, { email, values: {} }, 429)
+    }
+  }
+  saveJourney(req)
+  res.redirect(303, `/interaction/${req.signin.uid}${secondFactorPaths[first]}`)
+}
+
+function choiceItems(factors: SecondFactor[]) {
+  return { items: factors.map((factor) => ({ value: factor, text: factorNames[factor].label, hint: { text: factorNames[factor].hint } })) }
+}
+
+/**
+ * A person already signed in to Sign-in, whose service asks for more than their session
+ * proved (`acr_values`, a step up): what the session proved, so that only what is missing
+ * is asked for. Undefined for anything else (the password page then shows as usual).
+ */
+export async function stepUpFromSession(context: SigninContext, req: Request): Promise<{ accountId: string, email: string, proven: ProvenMethod[] } | undefined> {
+  const { interaction } = req.signin
+  const session = interaction.session as { accountId?: string, acr?: string } | undefined
+  if (!session?.accountId || interaction.prompt.name !== 'login') return undefined
+  const reasons = interaction.prompt.reasons
+  if (!reasons.includes('acr_values_not_met') || reasons.some((reason) => reason !== 'acr_values_not_met')) return undefined
+  // Only sessions that proved a password and a second factor are stepped up from.
+  if (session.acr !== acrValues.multiFactor) return undefined
+  const account = await findAccountById(context.db, session.accountId)
+  if (!account) return undefined
+  return { accountId: account.id, email: account.email, proven: ['password', 'email-code'] }
+}
+
+export function secondFactorRoutes(context: SigninContext): Router {
+  const router = Router({ mergeParams: true })
+  const path = (req: Request, step: string) => `/interaction/${req.signin.uid}${step}`
+  const needsPassword = requireStep(passwordProven, '')
+
+  /** The factors this person may choose from now, strongest first. */
+  async function choices(req: Request): Promise<SecondFactor[]> {
+    const signingIn = req.signin.journey.signingIn!
+    return (await secondFactorsOf(context.db, signingIn.accountId)).filter((factor) => factorMeets(factor, signingIn.target) && !signingIn.proven.includes(factor))
+  }
+  const otherWays = async (req: Request) => (await choices(req)).length > 1
+
+  router.get('/email-code', needsPassword, async (req, res) => {
+    res.render(views.emailCode, { email: req.signin.journey.signingIn!.email, otherWays: await otherWays(req) })
+  })
+
+  router.get('/choose-factor', needsPassword, async (req, res) => {
+    res.render(views.choose, choiceItems(await choices(req)))
+  })
+
+  router.post('/choose-factor', needsPassword, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    const factors = await choices(req)
+    const chosen = field(req, 'factor') as SecondFactor
+    if (!factors.includes(chosen)) return renderFormErrors(res, views.choose, { factor: appMessages.choose }, choiceItems(factors))
+    if (chosen === 'email-code') {
+      const sent = await sendSignInCode(context, req, signingIn)
+      if (sent.limitedMinutes) return renderFormErrors(res, views.choose, { factor: codeMessages.limited(sent.limitedMinutes) }, choiceItems(factors), 429)
+    }
+    res.redirect(303, path(req, secondFactorPaths[chosen]))
+  })
+
+  router.get('/authenticator-app-code', needsPassword, async (req, res) => {
+    res.render(views.appCode, { otherWays: await otherWays(req) })
+  })
+
+  router.post('/authenticator-app-code', needsPassword, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    const typed = field(req, 'code')
+    const shown = { otherWays: await otherWays(req) }
+    const input = codeInputProblem(typed)
+    if (input.problem) return renderFormErrors(res, views.appCode, { code: input.problem }, shown)
+    const now = context.clock.now()
+    const checked = await checkAppCode(context.db, context.store, context.codeKey, { accountId: signingIn.accountId }, input.code!, now)
+    const audit = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
+    if (checked.result === 'locked') {
+      await recordAudit(context.db, { ...audit, event: 'second-factor-locked', outcome: 'failure', details: { factor: 'authenticator-app' } }, now)
+      return renderFormErrors(res, views.appCode, { code: appMessages.locked(checked.retryAfterMinutes) }, shown, 429)
+    }
+    await recordAudit(context.db, { ...audit, event: 'second-factor', outcome: checked.result === 'correct' ? 'success' : 'failure', details: { factor: 'authenticator-app', result: checked.result } }, now)
+    if (checked.result !== 'correct') {
+      if (checked.locksNow) return renderFormErrors(res, views.appCode, { code: appMessages.locked(appRules.lockoutMinutes) }, shown, 429)
+      return renderFormErrors(res, views.appCode, { code: appMessages[checked.result] }, shown)
+    }
+    await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, [...signingIn.proven, 'authenticator-app'])
+  })
+
+  // Setting up an app needs a password and a second factor proven in this sign-in.
+  const twoProven = requireStep((j) => passwordProven(j) && j.signingIn!.proven.length >= 2, '')
+  /**
+   * Adding a first app needs a password and a second factor. Replacing an app needs the
+   * app itself or a recovery code: a password and a mailbox must never be enough to put
+   * someone else's app in place of the person's own (ADR 10).
+   */
+  async function mayAddApp(req: Request, res: Response, next: () => void) {
+    const { proven, accountId } = req.signin.journey.signingIn!
+    if (proven.includes('authenticator-app') || proven.includes('recovery-code')) return next()
+    if (!(await secondFactorsOf(context.db, accountId)).includes('authenticator-app')) return next()
+    res.redirect(303, path(req, ''))
+  }
+
+  async function renderSetUp(req: Request, res: Response, errors?: Record<string, string>, status = 400) {
+    const signingIn = req.signin.journey.signingIn!
+    let factorId = signingIn.settingUpApp
+    let secret = factorId ? await appSecretOf(context.db, factorId, context.codeKey) : undefined
+    if (!factorId || !secret) {
+      ({ factorId, secret } = await beginAppSetUp(context.db, signingIn.accountId, context.codeKey, context.clock.now()))
+      signingIn.settingUpApp = factorId
+      saveJourney(req)
+    }
+    const details = await setUpDetails(secret, signingIn.email)
+    const page = { qrDataUrl: details.qrDataUrl, secretGroups: groupedSecret(secret), email: signingIn.email, optional: !signingIn.target || signingIn.target !== acrValues.app }
+    if (errors) return renderFormErrors(res, views.setUpApp, errors, { ...page, values: { code: field(req, 'code').slice(0, 50) } }, status)
+    res.render(views.setUpApp, page)
+  }
+
+  router.get('/set-up-authenticator-app', twoProven, mayAddApp, (req, res) => renderSetUp(req, res))
+
+  router.post('/set-up-authenticator-app', twoProven, mayAddApp, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    const input = codeInputProblem(field(req, 'code'))
+    if (input.problem || !signingIn.settingUpApp) return renderSetUp(req, res, { code: input.problem ?? appMessages.incorrect })
+    const now = context.clock.now()
+    const checked = await checkAppCode(context.db, context.store, context.codeKey, { accountId: signingIn.accountId, factorId: signingIn.settingUpApp }, input.code!, now)
+    if (checked.result === 'locked') return renderSetUp(req, res, { code: appMessages.locked(checked.retryAfterMinutes) }, 429)
+    if (checked.result !== 'correct') return renderSetUp(req, res, { code: appMessages[checked.result] })
+    const audit = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
+    const codes = await context.db.transaction().execute(async (trx) => {
+      await confirmApp(trx, signingIn.accountId, signingIn.settingUpApp!, now)
+      await recordAudit(trx, { ...audit, event: 'authenticator-app-added', outcome: 'success' }, now)
+      const made = await replaceRecoveryCodes(trx, signingIn.accountId, context.codeKey, now)
+      await recordAudit(trx, { ...audit, event: 'recovery-codes-created', outcome: 'success' }, now)
+      // The person hears of it by email: if it was not them, they can act.
+      await queueEmail(trx, authenticatorAppAdded(signingIn.email, emailContext(context, req)), now)
+      return made
+    })
+    delete signingIn.settingUpApp
+    // Proving the new app's code proves the app: it counts in this sign-in.
+    signingIn.proven = [...signingIn.proven, 'authenticator-app']
+    signingIn.newRecoveryCodes = codes
+    saveJourney(req)
+    res.redirect(303, path(req, '/recovery-codes'))
+  })
+
+  router.post('/set-up-authenticator-app/skip', twoProven, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    // Skipping is only offered when the service does not need an app; continueSignIn checks again.
+    delete signingIn.settingUpApp
+    await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, signingIn.proven)
+  })
+
+  const hasNewCodes = requireStep((j) => passwordProven(j) && (j.signingIn!.newRecoveryCodes?.length ?? 0) > 0, '')
+
+  router.get('/recovery-codes', hasNewCodes, (req, res) => {
+    res.render(views.recoveryCodes, { codes: req.signin.journey.signingIn!.newRecoveryCodes })
+  })
+
+  router.post('/recovery-codes', hasNewCodes, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    delete signingIn.newRecoveryCodes
+    await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, signingIn.proven)
+  })
+
+  router.get('/recovery-code', needsPassword, (_req, res) => {
+    res.render(views.recoveryCode)
+  })
+
+  router.post('/recovery-code', needsPassword, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    const typed = field(req, 'code')
+    const shown = { values: { code: typed.slice(0, 50) } }
+    if (typed.trim() === '') return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.missing }, shown)
+    const code = normaliseRecoveryCode(typed)
+    if (!code) return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.format }, shown)
+    const now = context.clock.now()
+    const checked = await useRecoveryCode(context.db, context.store, context.codeKey, signingIn.accountId, code, now)
+    const audit = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
+    if (checked.result === 'locked') {
+      await recordAudit(context.db, { ...audit, event: 'second-factor-locked', outcome: 'failure', details: { factor: 'recovery-code' } }, now)
+      return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.locked(checked.retryAfterMinutes) }, shown, 429)
+    }
+    await recordAudit(context.db, { ...audit, event: 'second-factor', outcome: checked.result === 'correct' ? 'success' : 'failure', details: { factor: 'recovery-code' } }, now)
+    if (checked.result === 'incorrect') {
+      if (checked.locksNow) return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.locked(recoveryRules.lockoutMinutes) }, shown, 429)
+      return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.incorrect }, shown)
+    }
+    signingIn.proven = [...signingIn.proven, 'recovery-code']
+    signingIn.recoveryRemaining = checked.remaining
+    saveJourney(req)
+    // A recovery code usually means a lost app: the person is asked to review their factors.
+    res.redirect(303, path(req, '/recovery-code-used'))
+  })
+
+  const usedRecovery = requireStep((j) => j.signingIn?.proven.includes('recovery-code') === true, '')
+
+  router.get('/recovery-code-used', usedRecovery, (req, res) => {
+    res.render(views.recoveryUsed, { remaining: req.signin.journey.signingIn!.recoveryRemaining ?? 0 })
+  })
+
+  router.post('/recovery-code-used', usedRecovery, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    if (field(req, 'next') === 'set-up') return res.redirect(303, path(req, '/set-up-authenticator-app'))
+    await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, signingIn.proven)
+  })
+
+  router.post('/email-code', needsPassword, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    const typed = field(req, 'code')
+    const input = codeInputProblem(typed)
+    const shown = { email: signingIn.email, values: { code: typed.slice(0, 50) } }
+    if (input.problem) return renderFormErrors(res, views.emailCode, { code: input.problem }, shown)
+    const now = context.clock.now()
+    const result = await checkCode(context.db, 'sign-in', signingIn.email, input.code!, context.codeKey, now)
+    const problem = checkResultProblem(result)
+    await recordAudit(context.db, {
+      event: 'second-factor', outcome: problem ? 'failure' : 'success', accountId: signingIn.accountId,
+      email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId, details: { factor: 'email-code', ...(problem ? { result } : {}) }
+    }, now)
+    if (problem) return renderFormErrors(res, views.emailCode, { code: problem }, shown)
+    await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, [...signingIn.proven, 'email-code'])
+  })
+
+  router.get('/email-code/resend', needsPassword, (req, res) => {
+    res.render(views.resend, { email: req.signin.journey.signingIn!.email })
+  })
+
+  router.post('/email-code/resend', needsPassword, async (req, res) => {
+    const signingIn = req.signin.journey.signingIn!
+    const sent = await sendSignInCode(context, req, signingIn)
+    if (sent.limitedMinutes) return renderFormErrors(res, views.resend, { send: codeMessages.limited(sent.limitedMinutes) }, { email: signingIn.email }, 429)
+    req.signin.journey.banner = `We've sent a new code to ${signingIn.email}`
+    saveJourney(req)
+    res.redirect(303, path(req, '/email-code'))
+  })
+
+  return router
+}
