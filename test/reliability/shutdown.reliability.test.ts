@@ -98,7 +98,7 @@ test('SIGTERM to a Sign-in node with 40 requests in flight (20 of them password 
   const { answers, exit, exitSeconds, failures, closing } = await sigtermWithAllInFlight(node, sent)
   t.diagnostic(`${failures.length} of ${sent.length} requests failed; ${closing} answered with Connection: close; exited ${exitSeconds.toFixed(2)} s after SIGTERM (${exit.code ?? exit.signal})`)
   assert.deepEqual(failures, [])
-  // A right password is answered by a redirect on to the service; a page by the page.
+  // A right password is answered by a redirect on to the second factor; a page by the page.
   for (const [i, answer] of answers.entries()) assert.equal('status' in answer && answer.status, i % 2 === 0 ? 303 : 200, `request ${i}`)
   assert.ok(closing > 0, 'requests answered while draining say Connection: close')
   assert.equal(exit.code, 0, node.output())
