@@ -145,3 +145,87 @@ test('a change needs a sign-in within the last 15 minutes: after that the person
     clock.advanceSeconds(-16 * 60)
   }
 })
+
+async function changePassword(http: HttpSession, fields: Record<string, string>) {
+  const form = await http.get(`${signin.url}/account/change-password`)
+  assert.equal(form.status, 200)
+  return http.post(`${signin.url}/account/change-password`, { _csrf: csrfFrom(form.text), ...fields })
+}
+
+test('change your password: errors for each field; the right current password changes it and signs out the other sessions only', async () => {
+  const who = await person('change.password')
+  const other = await signedInBrowser(who)
+  const http = await signedInBrowser(who)
+  const newPassword = 'a-brand-new-passphrase-2026'
+
+  const empty = await changePassword(http, { currentPassword: '', password: 'short', confirmPassword: '' })
+  assert.equal(empty.status, 400)
+  assert.equal(pageTitle(empty.text), 'Error: Change your password – DfE Sign-in – GOV.UK')
+  assert.deepEqual(errorSummary(empty.text).map((e) => e.href), ['#currentPassword', '#password'])
+  assert.equal(fieldError(empty.text, 'currentPassword'), 'Enter your current password')
+  const mismatch = await changePassword(http, { currentPassword: who.password, password: newPassword, confirmPassword: newPassword + 'x' })
+  assert.equal(fieldError(mismatch.text, 'confirmPassword'), 'Passwords do not match')
+  const wrong = await changePassword(http, { currentPassword: 'not-my-password', password: newPassword, confirmPassword: newPassword })
+  assert.equal(wrong.status, 400)
+  assert.equal(fieldError(wrong.text, 'currentPassword'), 'Your current password is not correct')
+
+  const changed = await changePassword(http, { currentPassword: who.password, password: newPassword, confirmPassword: newPassword })
+  assert.equal(changed.status, 303)
+  assert.equal(changed.headers.get('location'), '/account')
+  const account = await http.get(`${signin.url}/account`)
+  assert.equal(account.status, 200, 'this session stays signed in')
+  assert.match(visibleText(account.text), /Your password has been changed/)
+  assert.equal((await other.get(`${signin.url}/account`)).status, 401, 'the other browser is signed out')
+  const email = await signin.latestEmail(who.email)
+  assert.equal(email!.subject, 'Your DfE Sign-in password has been changed')
+  const audit = await signin.context.db.selectFrom('audit_events').select(['event', 'outcome']).where('account_id', '=', who.id)
+    .where('event', 'in', ['password-changed', 'password-change-failed']).orderBy('at').orderBy('id').execute()
+  assert.deepEqual(audit.map((row) => `${row.event}:${row.outcome}`).sort(), ['password-change-failed:failure', 'password-changed:success'])
+  // The new password signs in; the old one does not.
+  await signedInBrowser({ email: who.email, password: newPassword })
+  const fresh = new HttpSession()
+  const { page } = await startJourney(fresh, config, redirectUri)
+  assert.equal((await submit(fresh, page, page.url, who)).status, 400)
+})
+
+test('change your password cannot be used to guess passwords: 50 wrong current passwords at once check at most 5, then the sign-in lockout holds', async () => {
+  const who = await person('guess')
+  const http = await signedInBrowser(who)
+  const form = await http.get(`${signin.url}/account/change-password`)
+  const newPassword = 'a-brand-new-passphrase-2026'
+  const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => http.post(`${signin.url}/account/change-password`, {
+    _csrf: csrfFrom(form.text), currentPassword: `wrong-guess-${i}`, password: newPassword, confirmPassword: newPassword
+  })))
+  const statuses = answers.map((answer) => answer.status)
+  assert.ok(statuses.every((status) => status === 400 || status === 429), `statuses: ${statuses.join(',')}`)
+  assert.equal(statuses.filter((status) => status === 400).length, 4, 'four wrong answers, the fifth locks')
+  const checked = await signin.context.db.selectFrom('audit_events').select('id').where('account_id', '=', who.id).where('event', '=', 'password-change-failed').execute()
+  assert.equal(checked.length, 5, 'at most 5 passwords were checked')
+  // Locked for sign-in too, and the right current password is refused while locked.
+  const right = await changePassword(http, { currentPassword: who.password, password: newPassword, confirmPassword: newPassword })
+  assert.equal(right.status, 429)
+  assert.match(fieldError(right.text, 'currentPassword')!, /You've entered the wrong details too many times/)
+  const fresh = new HttpSession()
+  const { page } = await startJourney(fresh, config, redirectUri)
+  assert.equal((await submit(fresh, page, page.url, who)).status, 429)
+})
+
+test('sign out of every device and service: every session ends, this one too, then a page says so', async () => {
+  const who = await person('everywhere')
+  const other = await signedInBrowser(who)
+  const http = await signedInBrowser(who)
+  const account = await http.get(`${signin.url}/account`)
+  const noToken = await http.post(`${signin.url}/account/sign-out-everywhere`, {})
+  assert.equal(noToken.status, 403)
+  const answer = await http.post(`${signin.url}/account/sign-out-everywhere`, { _csrf: csrfFrom(account.text) })
+  assert.equal(answer.status, 303)
+  assert.equal(answer.headers.get('location'), '/account/signed-out-everywhere')
+  const page = await http.get(`${signin.url}/account/signed-out-everywhere`)
+  assert.equal(page.status, 200)
+  assert.equal(pageTitle(page.text), "You've been signed out everywhere – DfE Sign-in – GOV.UK")
+  assert.doesNotMatch(page.text, /href="\/account"/)
+  assert.equal((await http.get(`${signin.url}/account`)).status, 401)
+  assert.equal((await other.get(`${signin.url}/account`)).status, 401)
+  const audit = await signin.context.db.selectFrom('audit_events').select('details').where('account_id', '=', who.id).where('event', '=', 'signed-out-everywhere').executeTakeFirstOrThrow()
+  assert.equal(audit.details.sessions, 2)
+})
