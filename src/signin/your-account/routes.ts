@@ -32,6 +32,8 @@ export const accountMessages = {
 /** Only for someone signed in at Sign-in: anyone else is told how to sign in. */
 function requireSignedIn(req: Request, res: Response, next: NextFunction) {
   if (req.signedIn) return next()
+  // Not known to be signed out: the store could not say (the error pages answer 503 for an outage).
+  if (req.signedInError) return next(req.signedInError)
   res.status(401).render(views.notSignedIn)
 }
 

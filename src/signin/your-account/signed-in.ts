@@ -37,6 +37,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** Set by `readSignedIn` on Sign-in's own pages: undefined when nobody is signed in here. */
     signedIn?: SignedIn | undefined
+    /** Why the session could not be read (a store outage): pages that need it fail with it. */
+    signedInError?: unknown
   }
 }
 
@@ -53,6 +55,7 @@ export function readSignedIn(context: SigninContext) {
     } catch (error) {
       context.log.warn({ err: error, path: req.path }, 'signed-in session not read')
       req.signedIn = undefined
+      req.signedInError = error
     }
     if (req.signedIn) {
       res.locals.navigation = [{ text: 'Your account', href: '/account', active: req.path === '/account' || req.path.startsWith('/account/') }]
