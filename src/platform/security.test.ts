@@ -5,7 +5,8 @@ import type * as oidc from 'openid-client'
 import { FakeClock } from './clock.ts'
 import { readSigninConfig } from '../signin/config.ts'
 import { HttpSession, type HttpResponse } from '../../test/support/http-client.ts'
-import { submit } from '../../test/support/oidc-flow.ts'
+import { followToCallbackOrPage, submit } from '../../test/support/oidc-flow.ts'
+import { passSecondFactor } from '../../test/support/second-factor.ts'
 import { startSigninWithTestService, startTestSignin, type TestSignin } from '../../test/support/signin.ts'
 import { addAccount, pageTitle, startJourney, visibleText } from '../../test/support/signin-pages.ts'
 import { addConfirmedApp, newAppSecret } from '../signin/accounts/authenticator-app.ts'
@@ -112,7 +113,7 @@ test('a body over 16 KB is refused with 413, not a server error', async () => {
   assert.match(response.text, /govuk-template/)
 })
 
-test('fuzz: no malformed input to any form POST route causes a 5xx', async () => {
+test('fuzz: no malformed input to any form POST route causes a 5xx (Your account\'s too, signed in)', async () => {
   const fields = ['email', 'password', 'confirmPassword', 'code', 'givenName', 'familyName']
   const bodies: Record<string, string | Buffer> = {
     'empty': '',
@@ -153,6 +154,14 @@ test('fuzz: no malformed input to any form POST route causes a 5xx', async () =>
   // A new session (and CSRF token) after the password: the token comes from the next page.
   const appPage = await secondFactor.get(`${d.base}/authenticator-app-code`)
 
+  // Signed in at Sign-in, within the last 15 minutes: "Your account" and its changes (signing out everywhere last).
+  await addAccount(signin.context.db, { email: 'fuzz.account@example.com', password: 'fuzz-account-password' })
+  const accountHolder = new HttpSession()
+  const e = await startJourney(accountHolder, config, redirectUri)
+  await followToCallbackOrPage(accountHolder, await passSecondFactor(accountHolder, await submit(accountHolder, e.page, e.base, { email: 'fuzz.account@example.com', password: 'fuzz-account-password' })), redirectUri)
+  const accountPage = await accountHolder.get(`${new URL(signin.url).origin}/account`)
+  assert.equal(accountPage.status, 200)
+
   const interactionRoutes = ['', '/create-account', '/confirm-email', '/resend-code', '/create-password', '/registration-complete',
     '/forgotten-password', '/forgotten-password/check-email', '/forgotten-password/resend-code', '/forgotten-password/new-password', '/forgotten-password/done',
     ...secondFactorRoutes]
@@ -162,7 +171,8 @@ test('fuzz: no malformed input to any form POST route causes a 5xx', async () =>
     ...['/forgotten-password/check-email', '/forgotten-password/resend-code', '/forgotten-password/new-password'].map((route) => ({ http: resetting, url: c.base + route, csrf: csrfOf(c.page) })),
     ...secondFactorRoutes.map((route) => ({ http: secondFactor, url: d.base + route, csrf: csrfOf(appPage) })),
     ...['/auth', '/token', '/token/revocation', '/token/introspection', '/me', '/session/end', '/session/end/confirm'].map((route) => ({ http: fresh, url: new URL(route, signin.url).href })),
-    { http: fresh, url: `${new URL(signin.url).origin}/interaction/unknownInteraction0001` }
+    { http: fresh, url: `${new URL(signin.url).origin}/interaction/unknownInteraction0001` },
+    ...['/account/change-name', '/account/change-password', '/account/sign-out-everywhere'].map((route) => ({ http: accountHolder, url: new URL(route, signin.url).href, csrf: csrfOf(accountPage) }))
   ]
   let requests = 0
   for (const target of targets) {

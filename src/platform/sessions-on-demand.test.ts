@@ -34,11 +34,11 @@ async function storedSessions(): Promise<number> {
   return count
 }
 
-test('pages without a form store no session and set no cookie: start pages, signed out, not found, health checks', async () => {
+test('pages without a form store no session and set no cookie: start pages, signed out, not found, health checks, your account when signed out', async () => {
   const before = await storedSessions()
   const placements = services.placements.url
   const signin = services.signin.url
-  const pages = [`${placements}/`, `${placements}/signed-out`, `${placements}/no-such-page`, `${placements}/healthz`, `${placements}/readyz`, `${signin}/`, `${signin}/healthz`]
+  const pages = [`${placements}/`, `${placements}/signed-out`, `${placements}/no-such-page`, `${placements}/healthz`, `${placements}/readyz`, `${signin}/`, `${signin}/healthz`, `${signin}/account`, `${signin}/account/signed-out-everywhere`]
   for (const url of pages) {
     for (let i = 0; i < 20; i++) {
       const response = await fetch(url)

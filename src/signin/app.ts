@@ -14,6 +14,8 @@ import { loadInteraction } from './journeys/journey.ts'
 import { secondFactorRoutes } from './journeys/second-factor/routes.ts'
 import { signInRoutes } from './journeys/sign-in/routes.ts'
 import { clientAuthentication } from './provider/client-authentication.ts'
+import { yourAccountRoutes } from './your-account/routes.ts'
+import { readSignedIn } from './your-account/signed-in.ts'
 import type { SigninConfig } from './config.ts'
 import { cookieNames, isProviderPath, lifetimes } from './provider/provider.ts'
 
@@ -56,6 +58,8 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   const secure = config.publicUrl.startsWith('https:')
   if (secure) app.use(requireHttps({ publicUrl: config.publicUrl, warn: (message, details) => context.log.warn(details, message) }))
   serveSigninAssets(app)
+  // Who is signed in here, for the header's "Your account" link on every page of ours.
+  app.use(readSignedIn(context))
 
   const interaction = express.Router({ mergeParams: true })
   // The request is loaded before the CSRF check: a form sent after the request (and the
@@ -83,9 +87,10 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   }))
   app.use('/feedback', noStore, webSessions, formBodies(), csrfProtection)
   app.use(feedbackRoutes(context))
+  app.use('/account', noStore, webSessions, formBodies(), csrfProtection, yourAccountRoutes(context))
 
   if (config.environment !== 'production') app.use(devMailbox(context.db))
-  app.get('/', noStore, (_req, res) => res.render('home.njk'))
+  app.get('/', noStore, (req, res) => res.render('home.njk', { signedIn: req.signedIn !== undefined }))
 
   // Only the provider's own paths reach it; everything else gets our pages and headers.
   // The provider is the one current when the request arrives: it is rebuilt when the

@@ -10,6 +10,7 @@ export type AuditEventName =
   | 'email-confirmed' | 'email-confirmation-failed' | 'code-sent' | 'code-limit-reached'
   | 'password-reset-requested' | 'password-reset-code-failed' | 'password-reset'
   | 'second-factor' | 'second-factor-locked' | 'authenticator-app-added' | 'recovery-codes-created'
+  | 'name-changed' | 'password-changed' | 'password-change-failed' | 'password-change-locked' | 'signed-out-everywhere'
 
 export interface AuditEvent {
   event: AuditEventName

@@ -76,3 +76,33 @@ export function passwordChanged(to: string, c: EmailContext): Email {
       `If you did not change your password, reset it now from the sign-in page ("Forgotten your password?") and contact the support team of the service you use.` + footer(c)
   }
 }
+
+/** For changes made in "Your account": no service is involved, so the footer names none. */
+export interface AccountEmailContext {
+  signinName: string
+}
+
+const accountFooter = (c: AccountEmailContext) =>
+  `\n\n${c.signinName} is how people sign in to Department for Education services.`
+
+const notYou =
+  `If you did not, someone else may be signed in to your account. Reset your password from the sign-in page ("Forgotten your password?") and contact the support team of the service you use.`
+
+export function nameChanged(to: string, newName: string, c: AccountEmailContext): Email {
+  return {
+    to,
+    subject: `The name on your ${c.signinName} account has been changed`,
+    body: `The name on your ${c.signinName} account was changed to ${newName}.\n\n` +
+      `If you did this, you do not need to do anything.\n\n` + notYou + accountFooter(c)
+  }
+}
+
+export function passwordChangedInAccount(to: string, c: AccountEmailContext): Email {
+  return {
+    to,
+    subject: `Your ${c.signinName} password has been changed`,
+    body: `The password for your ${c.signinName} account was changed from "Your account". ` +
+      `You have been signed out on every other device and of every service you were using.\n\n` +
+      `If you did this, you do not need to do anything.\n\n` + notYou + accountFooter(c)
+  }
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import * as jose from 'jose'
-import { HttpSession } from '../../../test/support/http-client.ts'
+import { csrfFrom, HttpSession } from '../../../test/support/http-client.ts'
 import { startTestServices, type TestServices } from '../../../test/support/placements.ts'
 import { signInToPlacements } from '../../../test/support/placements-flow.ts'
 import { demoPassword } from '../../demo/personas.ts'
@@ -24,7 +24,7 @@ const logoutEvent = { 'http://schemas.openid.net/event/backchannel-logout': {} }
 const placementsDb = () => services.placements.context.db
 
 /** A person of their own (a Sign-in account, and a member of a new school), signed in to Placements. */
-async function signedInPerson(): Promise<{ http: HttpSession, page: string, sid: string, sub: string }> {
+async function signedInPerson(): Promise<{ http: HttpSession, page: string, sid: string, sub: string, email: string }> {
   const email = `logout-${randomUUID()}@example.com`
   await insertAccount(services.signin.context.db, { email, givenName: 'Lou', familyName: 'Gout', passwordHash: await hashPassword(demoPassword) }, new Date())
   const school = await placementsDb().insertInto('organisations').values({ kind: 'school', name: `Logout School ${randomUUID()}`, urn: String(Math.floor(Math.random() * 1e9)), ukprn: null, provider_code: null, created_at: new Date() })
@@ -32,6 +32,11 @@ async function signedInPerson(): Promise<{ http: HttpSession, page: string, sid:
   const user = await placementsDb().insertInto('users').values({ email, email_normalised: email, given_name: 'Lou', family_name: 'Gout', sign_in_sub: null, last_signed_in_at: null, created_at: new Date() })
     .returning('id').executeTakeFirstOrThrow()
   await placementsDb().insertInto('memberships').values({ user_id: user.id, organisation_id: school.id, created_at: new Date() }).execute()
+  return { ...await signedInBrowser(email), email }
+}
+
+/** The same person signed in to Placements in a browser of its own (its own Sign-in session). */
+async function signedInBrowser(email: string): Promise<{ http: HttpSession, page: string, sid: string, sub: string }> {
   const http = new HttpSession()
   const page = await signInToPlacements(http, url, email)
   assert.equal(page.status, 200)
@@ -78,6 +83,34 @@ test('signing out at Sign-in, of every service, ends the Placements session at o
   assert.equal(await stillSignedIn(other), true, 'another person is not affected')
   const audit = await placementsDb().selectFrom('audit_events').select(['event', 'details']).where('event', '=', 'sign-out').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow()
   assert.deepEqual(audit.details, { by: 'identity provider' })
+})
+
+test("changing the password at Sign-in in another browser ends the Placements session there (back-channel), not this browser's", async () => {
+  const person = await signedInPerson()
+  const laptop = await signedInBrowser(person.email)
+  assert.notEqual(laptop.sid, person.sid)
+  const form = await laptop.http.get(`${services.signin.url}/account/change-password`)
+  assert.equal(form.status, 200)
+  const newPassword = 'another-long-passphrase-2026'
+  const changed = await laptop.http.post(`${services.signin.url}/account/change-password`, {
+    _csrf: csrfFrom(form.text), currentPassword: demoPassword, password: newPassword, confirmPassword: newPassword
+  })
+  assert.equal(changed.status, 303)
+  assert.equal(await stillSignedIn(person), false, 'the other browser is signed out of Placements at once')
+  assert.equal(await stillSignedIn(laptop), true, 'the browser that changed the password stays signed in')
+  assert.equal((await person.http.get(`${services.signin.url}/account`)).status, 401, 'and out of Sign-in')
+})
+
+test('"Sign out of every device and service" at Sign-in ends every Placements session of the account', async () => {
+  const person = await signedInPerson()
+  const laptop = await signedInBrowser(person.email)
+  const other = await signedInPerson()
+  const account = await laptop.http.get(`${services.signin.url}/account`)
+  const done = await laptop.http.post(`${services.signin.url}/account/sign-out-everywhere`, { _csrf: csrfFrom(account.text) })
+  assert.equal(done.status, 303)
+  assert.equal(await stillSignedIn(person), false)
+  assert.equal(await stillSignedIn(laptop), false)
+  assert.equal(await stillSignedIn(other), true, 'another person is not affected')
 })
 
 test('a valid logout token ends only the session that began with its sid, once', async () => {

@@ -130,5 +130,11 @@ export const signinMigrations: Record<string, Migration> = {
       )`.execute(db)
       await sql`create index recovery_codes_by_account on recovery_codes (account_id)`.execute(db)
     }
+  },
+  '0009-sessions-by-account': {
+    async up(db: Kysely<unknown>) {
+      // "Your account" signs out an account's other sessions (ADR 11): found by account.
+      await sql`create index oidc_payloads_session_account on oidc_payloads ((payload->>'accountId')) where model = 'Session'`.execute(db)
+    }
   }
 }

@@ -435,6 +435,76 @@ for (const javaScript of [true, false]) {
       }
     })
 
+    it('(g) your account: sees its details, changes name and password after errors, signs out everywhere', { timeout: 180_000 }, async () => {
+      const page = await openPage(browser, javaScript)
+      try {
+        const email = `yan.account.${tag}@example.com`
+        const password = 'first password of this account 2026'
+        await addAccount(signin.context.db, { email, password, givenName: 'Yan', familyName: 'Account' })
+        // Not signed in: the page says how to sign in.
+        await page.goto(`${signin.url}/account`)
+        assert.equal(await heading(page), 'Sign in to see your account')
+        await expectServiceChrome(page)
+        await expectAccessible(page, `${mode}: your account, not signed in`)
+
+        await startAtService(page, `${mode} (g)`)
+        await page.locator('#email').fill(email)
+        await page.locator('#password').fill(password)
+        await clickAndWait(page, button(page, 'Sign in'))
+        await expectSigninPage(page, 'Check your email')
+        await page.locator('#code').fill(await codeFromMailbox(page, email, `${mode} (g)`))
+        await clickAndWait(page, button(page, 'Continue'))
+        await expectSignedInAtService(page, email)
+
+        // From Sign-in's home page, through the header link.
+        await page.goto(`${signin.url}/`)
+        await clickAndWait(page, page.locator('header').getByRole('link', { name: 'Your account' }))
+        await expectSigninPage(page, 'Your account')
+        assert.match(await page.locator('main').innerText(), /Yan Account/)
+        assert.equal(await page.locator('#recent-activity tbody tr').count(), 1)
+        await expectAccessible(page, `${mode}: your account`)
+
+        await clickAndWait(page, page.getByRole('link', { name: 'Change name' }))
+        await expectSigninPage(page, 'Change your name')
+        await expectAccessible(page, `${mode}: change your name`)
+        await page.locator('#givenName').fill('')
+        await clickAndWait(page, button(page, 'Save name'))
+        await expectErrors(page, { givenName: 'Enter your first name' })
+        await expectAccessible(page, `${mode}: change your name, empty`)
+        await page.locator('#givenName').fill('Yanis')
+        await clickAndWait(page, button(page, 'Save name'))
+        await expectSigninPage(page, 'Your account')
+        assert.match(await page.locator('.govuk-notification-banner').innerText(), /Your name has been changed/)
+        await expectAccessible(page, `${mode}: your account, name changed`)
+
+        await clickAndWait(page, page.getByRole('link', { name: 'Change password' }))
+        await expectSigninPage(page, 'Change your password')
+        await expectAccessible(page, `${mode}: change your password`)
+        await clickAndWait(page, button(page, 'Change password'))
+        await expectErrors(page, { currentPassword: 'Enter your current password', password: passwordMessages.missing })
+        await expectAccessible(page, `${mode}: change your password, empty`)
+        await page.locator('#currentPassword').fill('not the password')
+        await page.locator('#password').fill(newPassword)
+        await page.locator('#confirmPassword').fill(newPassword)
+        await clickAndWait(page, button(page, 'Change password'))
+        await expectErrors(page, { currentPassword: 'Your current password is not correct' })
+        await expectAccessible(page, `${mode}: change your password, wrong current password`)
+        await page.locator('#currentPassword').fill(password)
+        await page.locator('#password').fill(newPassword)
+        await page.locator('#confirmPassword').fill(newPassword)
+        await clickAndWait(page, button(page, 'Change password'))
+        await expectSigninPage(page, 'Your account')
+        assert.match(await page.locator('.govuk-notification-banner').innerText(), /Your password has been changed/)
+
+        await clickAndWait(page, button(page, 'Sign out of every device and service'))
+        await expectSigninPage(page, "You've been signed out everywhere")
+        assert.equal(await page.locator('header').getByRole('link', { name: 'Your account' }).count(), 0)
+        await expectAccessible(page, `${mode}: signed out everywhere`)
+      } finally {
+        await page.context().close()
+      }
+    })
+
     it('(d) an expired sign-in request says so and leads back to the service', { timeout: 180_000 }, async () => {
       const page = await openPage(browser, javaScript)
       try {

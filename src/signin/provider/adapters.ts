@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { Adapter, AdapterPayload } from 'oidc-provider'
 import type { Clock } from '../../platform/clock.ts'
 import type { SigninDatabase } from '../database/schema.ts'
@@ -11,6 +11,21 @@ import { clientMetadataFor } from './clients.ts'
  * `clients` table, whichever store holds the rest.
  */
 export type AdapterFactory = (name: string) => Adapter
+
+/**
+ * What the Session model's adapter adds to oidc-provider's contract: the ids of an
+ * account's sessions, so "Your account" can sign them out (ADR 11). Ids may include
+ * sessions that have since ended or changed hands: read each before acting on it.
+ */
+export interface SessionsByAccount {
+  sessionIdsOf(accountId: string): Promise<string[]>
+}
+
+export function sessionsByAccount(adapter: unknown): SessionsByAccount {
+  const candidate = adapter as Partial<SessionsByAccount> | undefined
+  if (typeof candidate?.sessionIdsOf !== 'function') throw new Error('The Session adapter cannot find sessions by account')
+  return candidate as SessionsByAccount
+}
 
 export function adapterFactory(db: Kysely<SigninDatabase>, clock: Clock, redis?: Redis, redisPrefix = 'signin:'): AdapterFactory {
   return (name: string) => {
@@ -90,6 +105,14 @@ class PostgresAdapter implements Adapter {
     await this.#db.deleteFrom('oidc_payloads').where('grant_id', '=', grantId).execute()
   }
 
+  async sessionIdsOf(accountId: string): Promise<string[]> {
+    const rows = await this.#db.selectFrom('oidc_payloads').select('id')
+      .where('model', '=', this.#model).where(sql<string>`payload->>'accountId'`, '=', accountId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.#clock.now())]))
+      .execute()
+    return rows.map((row) => row.id)
+  }
+
   async #findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
     if (value.length > 200) return undefined
     const row = await this.#db.selectFrom('oidc_payloads').select(['payload', 'consumed_at'])
@@ -116,6 +139,20 @@ class RedisAdapter implements Adapter {
   }
 
   #key(id: string): string { return `${this.#prefix}${this.#model}:${id}` }
+  #accountKey(accountId: string): string { return `${this.#prefix}account-sessions:${accountId}` }
+
+  async sessionIdsOf(accountId: string): Promise<string[]> {
+    const accountKey = this.#accountKey(accountId)
+    const ids = await this.#redis.smembers(accountKey)
+    const live: string[] = []
+    for (const id of ids) {
+      const payload = await this.find(id)
+      if (payload?.accountId === accountId) live.push(id)
+      // Ended or renewed (a new id at each sign-in): forgotten here too.
+      else await this.#redis.srem(accountKey, id)
+    }
+    return live
+  }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     const key = this.#key(id)
@@ -128,6 +165,14 @@ class RedisAdapter implements Adapter {
       // The grant's list lives as long as its longest-lived member.
       const ttl = await this.#redis.ttl(grantKey)
       if (expiresIn && expiresIn > ttl) multi.expire(grantKey, expiresIn)
+    }
+    if (this.#model === 'Session' && typeof payload.accountId === 'string') {
+      // Each account's sessions, for signing them out (ADR 11): a set that lives as long as its longest session.
+      const accountKey = this.#accountKey(payload.accountId)
+      multi.sadd(accountKey, id)
+      const ttl = await this.#redis.ttl(accountKey)
+      if (expiresIn && expiresIn > ttl) multi.expire(accountKey, expiresIn)
+      else if (!expiresIn) multi.persist(accountKey)
     }
     if (payload.userCode) {
       multi.set(`${this.#prefix}userCode:${payload.userCode}`, id, ...(expiresIn ? ['EX', expiresIn] as const : []) as ['EX', number])

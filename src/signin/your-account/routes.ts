@@ -1,0 +1,171 @@
+import { Router, type NextFunction, type Request, type Response } from 'express'
+import { queueEmail } from '../../platform/mail/outbox.ts'
+import { renderFormErrors } from '../../platform/views.ts'
+import { collect, field, hasErrors, nameProblem } from '../../platform/validation.ts'
+import { recordAudit } from '../audit.ts'
+import type { SigninContext } from '../context.ts'
+import { nameChanged, passwordChangedInAccount } from '../emails.ts'
+import { setPassword } from '../accounts/accounts.ts'
+import { hashPassword, verifyPassword } from '../accounts/passwords.ts'
+import { passwordMessages, passwordProblems, passwordRules } from '../accounts/password-policy.ts'
+import { messages as signInMessages } from '../journeys/sign-in/routes.ts'
+import { recentActivity, secondFactorSummary } from './activity.ts'
+import { endSessions } from './end-sessions.ts'
+
+/** How long after signing in a person may change their account without signing in again. */
+export const recentSignInMinutes = 15
+
+const views = {
+  account: 'your-account/account.njk',
+  notSignedIn: 'your-account/not-signed-in.njk',
+  signInAgain: 'your-account/sign-in-again.njk',
+  changeName: 'your-account/change-name.njk',
+  changePassword: 'your-account/change-password.njk',
+  signedOutEverywhere: 'your-account/signed-out-everywhere.njk'
+}
+
+export const accountMessages = {
+  currentMissing: 'Enter your current password',
+  currentWrong: 'Your current password is not correct'
+}
+
+/** Only for someone signed in at Sign-in: anyone else is told how to sign in. */
+function requireSignedIn(req: Request, res: Response, next: NextFunction) {
+  if (req.signedIn) return next()
+  // Not known to be signed out: the store could not say (the error pages answer 503 for an outage).
+  if (req.signedInError) return next(req.signedInError)
+  res.status(401).render(views.notSignedIn)
+}
+
+/**
+ * Every change needs a recent sign-in (docs/security.md "your account"): within 15
+ * minutes of the session's last password and second factor. A session left open on a
+ * shared computer cannot be used to change the account.
+ */
+export function signedInRecently(context: SigninContext, loginTs: number | undefined): boolean {
+  if (!loginTs) return false
+  return context.clock.now().getTime() - loginTs * 1000 <= recentSignInMinutes * 60_000
+}
+
+function requireRecentSignIn(context: SigninContext) {
+  return function requireRecentSignInMiddleware(req: Request, res: Response, next: NextFunction) {
+    if (signedInRecently(context, req.signedIn!.loginTs)) return next()
+    res.status(403).render(views.signInAgain, { minutes: recentSignInMinutes })
+  }
+}
+
+/** Your account: what Sign-in holds about the person, what they did recently, and changes to it. */
+export function yourAccountRoutes(context: SigninContext): Router {
+  const router = Router()
+  // After signing out everywhere nobody is signed in: this page says what happened.
+  router.get('/signed-out-everywhere', (req, res) => {
+    res.locals.navigation = undefined
+    res.render(views.signedOutEverywhere)
+  })
+  router.use(requireSignedIn)
+  const signInAgain = requireRecentSignIn(context)
+
+  router.get('/', async (req, res) => {
+    const { account } = req.signedIn!
+    const [factors, activity] = await Promise.all([
+      secondFactorSummary(context.db, account.id),
+      recentActivity(context.db, account.id)
+    ])
+    const banner = req.session.get<string>('account-banner')
+    if (banner) req.session.unset('account-banner')
+    const activityRows = activity.map((item) => [{ text: item.when }, { text: item.factor }, { text: item.service }])
+    res.render(views.account, { account, factors, activity, activityRows, banner })
+  })
+
+  router.get('/change-name', signInAgain, (req, res) => {
+    const { account } = req.signedIn!
+    res.render(views.changeName, { values: { givenName: account.given_name, familyName: account.family_name } })
+  })
+
+  router.post('/change-name', signInAgain, async (req, res) => {
+    const { account } = req.signedIn!
+    const values = { givenName: field(req, 'givenName').trim(), familyName: field(req, 'familyName').trim() }
+    const errors = collect([
+      ['givenName', nameProblem(values.givenName, 'First name')],
+      ['familyName', nameProblem(values.familyName, 'Last name')]
+    ])
+    if (hasErrors(errors)) return renderFormErrors(res, views.changeName, errors, { values })
+    const now = context.clock.now()
+    await context.db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set({ given_name: values.givenName, family_name: values.familyName }).where('id', '=', account.id).execute()
+      await recordAudit(trx, { event: 'name-changed', outcome: 'success', accountId: account.id, email: account.email, ip: req.ip }, now)
+      await queueEmail(trx, nameChanged(account.email, `${values.givenName} ${values.familyName}`, { signinName: context.config.serviceName }), now)
+    })
+    req.session.set('account-banner', 'Your name has been changed')
+    res.redirect(303, '/account')
+  })
+
+  router.get('/change-password', signInAgain, (_req, res) => {
+    res.render(views.changePassword, { rules: passwordRules })
+  })
+
+  router.post('/change-password', signInAgain, async (req, res) => {
+    const { account, sessionId } = req.signedIn!
+    const current = field(req, 'currentPassword')
+    const password = field(req, 'password')
+    const problems = passwordProblems({
+      password, confirmation: field(req, 'confirmPassword'), email: account.email,
+      givenName: account.given_name, familyName: account.family_name
+    })
+    const errors = collect([
+      ['currentPassword', current === '' ? accountMessages.currentMissing : undefined],
+      ['password', problems.password && passwordMessages[problems.password]],
+      ['confirmPassword', problems.confirmPassword && passwordMessages[problems.confirmPassword]]
+    ])
+    const shown = { rules: passwordRules }
+    // The current password is checked only once the rest is right, so each check is one guess.
+    if (hasErrors(errors)) return renderFormErrors(res, views.changePassword, errors, shown)
+
+    const now = context.clock.now()
+    const ip = req.ip ?? 'unknown'
+    const audit = { accountId: account.id, email: account.email, ip }
+    // The sign-in throttle's own lockout, reserved before the check: this form is no way round it.
+    const throttle = await context.throttle.reserve(account.email, ip, now)
+    if (!throttle.allowed) {
+      await recordAudit(context.db, { ...audit, event: 'password-change-locked', outcome: 'failure', details: { reason: throttle.reason } }, now)
+      const message = throttle.reason === 'ip' ? signInMessages.tooManyFromHere : signInMessages.lockedOut(throttle.retryAfterMinutes)
+      return renderFormErrors(res, views.changePassword, { currentPassword: message }, shown, 429)
+    }
+    let correct: boolean
+    try {
+      correct = await verifyPassword(account.password_hash, current)
+    } catch (error) {
+      // Not checked (too busy to hash): this attempt must not count.
+      await context.throttle.release(account.email, ip, now)
+      throw error
+    }
+    if (!correct) {
+      await recordAudit(context.db, { ...audit, event: 'password-change-failed', outcome: 'failure', details: { lockedNow: throttle.locksIfWrong } }, now)
+      if (throttle.locksIfWrong) return renderFormErrors(res, views.changePassword, { currentPassword: signInMessages.lockedOut(throttle.retryAfterMinutesIfWrong) }, shown, 429)
+      return renderFormErrors(res, views.changePassword, { currentPassword: accountMessages.currentWrong }, shown)
+    }
+    await context.throttle.succeeded(account.email, ip, now)
+    const passwordHash = await hashPassword(password)
+    await context.db.transaction().execute(async (trx) => {
+      await setPassword(trx, account.id, passwordHash, now)
+      await recordAudit(trx, { ...audit, event: 'password-changed', outcome: 'success' }, now)
+      await queueEmail(trx, passwordChangedInAccount(account.email, { signinName: context.config.serviceName }), now)
+    })
+    // Whoever else is signed in (with the old password, perhaps) is signed out: here and in every service.
+    const ended = await endSessions(context, account.id, { except: sessionId })
+    context.log.info({ accountId: account.id, sessionsEnded: ended }, 'password changed; other sessions ended')
+    req.session.set('account-banner', 'Your password has been changed. You have been signed out on every other device')
+    res.redirect(303, '/account')
+  })
+
+  // Only ever takes access away, so it needs no recent sign-in: someone who fears their account is in use can always do it.
+  router.post('/sign-out-everywhere', async (req, res) => {
+    const { account } = req.signedIn!
+    const now = context.clock.now()
+    const ended = await endSessions(context, account.id)
+    await recordAudit(context.db, { event: 'signed-out-everywhere', outcome: 'success', accountId: account.id, email: account.email, ip: req.ip, details: { sessions: ended } }, now)
+    res.redirect(303, '/account/signed-out-everywhere')
+  })
+
+  return router
+}
