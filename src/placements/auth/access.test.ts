@@ -12,9 +12,12 @@ import { actionContext } from '../context.ts'
 import { removeMembership } from '../domain/actions.ts'
 import { findUserByEmail } from '../domain/users.ts'
 import { passSecondFactor } from '../../../test/support/second-factor.ts'
+import { givenOrganisationWithMember, givenPerson } from '../../../test/support/builders.ts'
 
 // Access rules (docs/journeys.md, "Placements: pages and rules"), over real HTTP with both
-// services running. The clock is fake so timeouts can be crossed without waiting.
+// services running. The clock is fake so timeouts can be crossed without waiting. Each test
+// builds the people it changes (test/support/builders.ts); the demo personas are only
+// signed in as, so the tests run in any order.
 const clock = new FakeClock(new Date())
 let services: TestServices
 let url: string
@@ -26,31 +29,35 @@ after(() => services.close())
 
 const db = () => services.placements.context.db
 const cookieName = 'placements-session'
+/** The address of a new member of a new organisation, who has a Sign-in account. */
+const aMember = async () => (await givenOrganisationWithMember(services)).member.email
 
 async function addSigninAccount(email: string, givenName = 'Pat', familyName = 'Example') {
   await insertAccount(services.signin.context.db, { email, givenName, familyName, passwordHash: await hashPassword(demoPassword) }, new Date())
 }
 
 test('a school user with one organisation goes straight to it; the sub and names are bound at the first match by email', async () => {
-  await db().updateTable('users').set({ given_name: 'Annie' }).where('email_normalised', '=', 'anne.wilson@example.com').execute()
-  const page = await signInToPlacements(new HttpSession(), url, 'anne.wilson@example.com')
+  const { organisation, member } = await givenOrganisationWithMember(services, { member: { givenName: 'Anne', familyName: 'Wilson' } })
+  await db().updateTable('users').set({ given_name: 'Annie' }).where('id', '=', member.user!.id).execute()
+  const page = await signInToPlacements(new HttpSession(), url, member.email)
   assert.equal(page.status, 200)
-  assert.match(page.url, /\/organisations\/[0-9a-f-]{36}$/)
-  assert.match(page.text, /Oakwood Primary School/)
-  const user = (await findUserByEmail(db(), 'anne.wilson@example.com'))!
-  const account = await services.signin.context.db.selectFrom('accounts').select('id').where('email_normalised', '=', 'anne.wilson@example.com').executeTakeFirstOrThrow()
-  assert.equal(user.sign_in_sub, account.id)
+  assert.equal(new URL(page.url).pathname, `/organisations/${organisation.id}`)
+  assert.ok(page.text.includes(organisation.name))
+  const user = (await findUserByEmail(db(), member.email))!
+  assert.equal(user.sign_in_sub, member.accountId)
   assert.equal(user.given_name, 'Anne', 'names come from the identity provider')
-  assert.match(page.text, /<span class="govuk-visually-hidden">Signed in as <\/span>Anne Wilson</, 'the header says whose account is in use')
+  assert.ok(page.text.includes(`<span class="govuk-visually-hidden">Signed in as </span>Anne ${member.familyName}<`), 'the header says whose account is in use')
   assert.ok(user.last_signed_in_at)
 })
 
 test('once bound, the sub matches even after the person changes their email at the provider', async () => {
-  await signInToPlacements(new HttpSession(), url, 'patricia.adebayo@example.com')
-  await services.signin.context.db.updateTable('accounts').set({ email: 'p.adebayo@example.org', email_normalised: 'p.adebayo@example.org' })
-    .where('email_normalised', '=', 'patricia.adebayo@example.com').execute()
-  const page = await signInToPlacements(new HttpSession(), url, 'p.adebayo@example.org')
-  assert.match(page.text, /Best Practice Network/)
+  const { organisation, member } = await givenOrganisationWithMember(services, { kind: 'provider' })
+  await signInToPlacements(new HttpSession(), url, member.email)
+  const changed = `moved.${member.email.replace('@example.com', '@example.org')}`
+  await services.signin.context.db.updateTable('accounts').set({ email: changed, email_normalised: changed })
+    .where('id', '=', member.accountId!).execute()
+  const page = await signInToPlacements(new HttpSession(), url, changed)
+  assert.ok(page.text.includes(organisation.name))
 })
 
 test('an email already bound to another sub does not match a new account with that address', async () => {
@@ -59,7 +66,7 @@ test('an email already bound to another sub does not match a new account with th
     sign_in_sub: 'some-other-identity', last_signed_in_at: null, created_at: new Date()
   }).returning('id').executeTakeFirstOrThrow()
   // A member of an organisation: were the email matched, this person would be let in.
-  const oakwood = await db().selectFrom('organisations').select('id').where('name', '=', 'Oakwood Primary School').executeTakeFirstOrThrow()
+  const { organisation: oakwood } = await givenOrganisationWithMember(services)
   await db().insertInto('memberships').values({ user_id: bound.id, organisation_id: oakwood.id, created_at: new Date() }).execute()
   await addSigninAccount('bound@example.com')
   const page = await signInToPlacements(new HttpSession(), url, 'bound@example.com')
@@ -91,16 +98,15 @@ test('no matching user: the no-access page shows the address used, why, and how 
 })
 
 test('a removed member loses access at their next request', async () => {
+  const { organisation, member } = await givenOrganisationWithMember(services)
+  const colleague = await givenPerson(services, { memberOf: [organisation] })
   const http = new HttpSession()
-  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
-  const anne = (await findUserByEmail(db(), 'anne.wilson@example.com'))!
-  const organisationId = page.url.split('/').at(-1)!
-  const colin = (await findUserByEmail(db(), 'colin.chapman@education.gov.uk'))!
-  assert.equal(await removeMembership(actionContext(services.placements.context), colin.id, organisationId, anne.id), 'removed')
+  const page = await signInToPlacements(http, url, member.email)
+  assert.equal(new URL(page.url).pathname, `/organisations/${organisation.id}`)
+  assert.equal(await removeMembership(actionContext(services.placements.context), colleague.user!.id, organisation.id, member.user!.id), 'removed')
   const next = await http.get(page.url)
   assert.equal(next.status, 303)
   assert.equal(next.headers.get('location'), '/no-access')
-  await db().insertInto('memberships').values({ user_id: anne.id, organisation_id: organisationId, created_at: new Date() }).execute()
 })
 
 test('a deep link is remembered through sign-in; only same-site paths are', async () => {
@@ -115,7 +121,7 @@ test('a deep link is remembered through sign-in; only same-site paths are', asyn
 
   for (const evil of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', '/%0d%0aLocation:evil', 'javascript:alert(1)', '/.//evil.example/x', '/..//x', '/a/..//x', '/%2e//x']) {
     const session = new HttpSession()
-    const page = await signInToPlacements(session, url, 'anne.wilson@example.com', { path: `/sign-in?return_to=${encodeURIComponent(evil)}` })
+    const page = await signInToPlacements(session, url, await aMember(), { path: `/sign-in?return_to=${encodeURIComponent(evil)}` })
     assert.equal(new URL(page.url).origin, url, evil)
     // An encoded CR/LF stays an (unknown) path on our own site, never a header.
     if (!evil.startsWith('/%')) assert.match(new URL(page.url).pathname, /^\/organisations\//, evil)
@@ -146,7 +152,7 @@ test('the session id changes at sign-in', async () => {
   await http.get(`${url}/timed-out`)
   const before = http.cookie(cookieName, url)
   assert.ok(before, 'an anonymous session exists before sign-in')
-  await signInToPlacements(http, url, 'anne.wilson@example.com')
+  await signInToPlacements(http, url, await aMember())
   const after = http.cookie(cookieName, url)
   assert.ok(after)
   assert.notEqual(after, before)
@@ -158,7 +164,8 @@ test('the session id changes at sign-in', async () => {
 
 test('after 20 minutes without a request the session ends on the server, and the person is told', async () => {
   const http = new HttpSession()
-  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const email = await aMember()
+  const page = await signInToPlacements(http, url, email)
   clock.advanceSeconds(1190)
   assert.equal((await http.get(page.url)).status, 200, 'activity within 20 minutes keeps the session')
   clock.advanceSeconds(1190)
@@ -170,7 +177,7 @@ test('after 20 minutes without a request the session ends on the server, and the
   const timedOut = await http.get(page.url)
   assert.equal(timedOut.status, 303)
   assert.equal(timedOut.headers.get('location'), '/timed-out')
-  const anne = (await findUserByEmail(db(), 'anne.wilson@example.com'))!
+  const anne = (await findUserByEmail(db(), email))!
   const recorded = await db().selectFrom('audit_events').selectAll().where('event', '=', 'session-timed-out').orderBy('seq', 'desc').execute()
   assert.equal(recorded.length, before + 1, 'the timeout is audited once')
   assert.equal(recorded[0]!.subject_user_id, anne.id, 'with who it was')
@@ -183,7 +190,7 @@ test('after 20 minutes without a request the session ends on the server, and the
 
 test('"Stay signed in" extends the session on the server', async () => {
   const http = new HttpSession()
-  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const page = await signInToPlacements(http, url, await aMember())
   clock.advanceSeconds(1100)
   const kept = await http.post(`${url}/session/keep-alive`, { _csrf: csrfFrom(page.text) }, { accept: 'application/json' })
   assert.equal(kept.status, 200)
@@ -193,7 +200,7 @@ test('"Stay signed in" extends the session on the server', async () => {
 
 test('after a timeout, "Stay signed in" answers 401 and signing in again asks the provider for the password', async () => {
   const http = new HttpSession()
-  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const page = await signInToPlacements(http, url, await aMember())
   clock.advanceSeconds(1261)
   // The session that held the CSRF token is gone: the answer is "signed out", not a CSRF error.
   const kept = await http.post(`${url}/session/keep-alive`, { _csrf: csrfFrom(page.text) }, { accept: 'application/json' })
@@ -211,7 +218,7 @@ test('after a timeout, "Stay signed in" answers 401 and signing in again asks th
 
 test('a session ends after 12 hours however active it is', async () => {
   const http = new HttpSession()
-  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const page = await signInToPlacements(http, url, await aMember())
   for (let minutes = 0; minutes < 12 * 60 - 15; minutes += 15) {
     clock.advanceSeconds(15 * 60)
     assert.equal((await http.get(page.url)).status, 200)
@@ -236,7 +243,7 @@ test('every form needs the CSRF token', async () => {
 
 test('signing out (a POST with the CSRF token) ends the local session, then the provider session, and checks the state it gets back', async () => {
   const http = new HttpSession()
-  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const page = await signInToPlacements(http, url, await aMember())
   assert.match(page.text, /<form method="post" action="\/sign-out"/, 'the header has a sign-out form')
   const signOut = await http.post(`${url}/sign-out`, { _csrf: csrfFrom(page.text) })
   assert.equal(signOut.status, 303)
@@ -265,7 +272,7 @@ test('signing out (a POST with the CSRF token) ends the local session, then the 
 
 test('a return to /signed-out without our state does not claim the provider session ended', async () => {
   const http = new HttpSession()
-  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const page = await signInToPlacements(http, url, await aMember())
   await http.post(`${url}/sign-out`, { _csrf: csrfFrom(page.text) })
   const forged = await http.get(`${url}/signed-out?state=not-the-state-we-sent`)
   assert.match(forged.text, /You have signed out/)
@@ -276,7 +283,7 @@ test('a return to /signed-out without our state does not claim the provider sess
 
 test('no other site can sign a person out: GET /sign-out and GET /timed-out only show pages, and the POSTs need the token', async () => {
   const http = new HttpSession()
-  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const page = await signInToPlacements(http, url, await aMember())
   const confirm = await http.get(`${url}/sign-out`)
   assert.equal(confirm.status, 200)
   assert.match(confirm.text, /Sign out of Manage school placements/)
@@ -293,7 +300,7 @@ test('no other site can sign a person out: GET /sign-out and GET /timed-out only
 
 test('the timeout warning reaching zero ends the session (POST /timed-out with the token), and is audited', async () => {
   const http = new HttpSession()
-  const page = await signInToPlacements(http, url, 'anne.wilson@example.com')
+  const page = await signInToPlacements(http, url, await aMember())
   const count = async () => (await db().selectFrom('audit_events').select('id').where('event', '=', 'session-timed-out').execute()).length
   const before = await count()
   const ended = await http.post(`${url}/timed-out`, { _csrf: csrfFrom(page.text) })
