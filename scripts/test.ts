@@ -10,6 +10,8 @@ import { globSync } from 'node:fs'
  *      service behind round-robin proxies, on a PostgreSQL server and a redis-server the
  *      tests start themselves (and stop, for outages), one file at a time.
  * Set TEST_ONLY=pglite|servers|browser|reliability to run one pass.
+ * Set TEST_SHUFFLE=1 to run the files and the tests in each file in a random order (Node's
+ * --test-randomize; the seed is printed), or TEST_SEED=<n> to repeat an order that failed.
  */
 const all = globSync(['src/**/*.test.ts', 'test/**/*.test.ts']).sort()
 const browser = all.filter((file) => file.endsWith('.browser.test.ts'))
@@ -29,7 +31,8 @@ for (const pass of passes) {
   if (pass.files.length === 0) continue
   console.warn(`\n== ${pass.name}: ${pass.files.length} test files`)
   const started = Date.now()
-  const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${pass.concurrency}`, '--test-timeout=600000', ...pass.files], {
+  const order = process.env.TEST_SEED ? [`--test-random-seed=${process.env.TEST_SEED}`] : process.env.TEST_SHUFFLE ? ['--test-randomize'] : []
+  const result = spawnSync(process.execPath, ['--test', ...order, `--test-concurrency=${pass.concurrency}`, '--test-timeout=600000', ...pass.files], {
     stdio: 'inherit',
     env: { ...process.env, NODE_ENV: 'test', ...pass.env }
   })
