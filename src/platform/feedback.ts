@@ -3,7 +3,7 @@ import { sql, type Generated, type Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
 import type { Clock } from './clock.ts'
 import type { ShortLivedStore } from './short-lived-store.ts'
-import { field } from './validation.ts'
+import { controlCharactersExceptLineBreaks, field } from './validation.ts'
 import { renderFormErrors, type FieldErrors } from './views.ts'
 
 /**
@@ -43,9 +43,6 @@ export const feedbackLimits = {
 
 const attemptRule = { limit: feedbackLimits.perHour, windowSeconds: 3600 }
 
-// Tabs and line breaks are what people type in a box of text; every other control character is refused.
-// eslint-disable-next-line no-control-regex
-const controlCharacters = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]/
 
 const questions = {
   tryingToDo: { label: 'What were you trying to do?', missing: 'Enter what you were trying to do', name: 'What you were trying to do' },
@@ -57,7 +54,8 @@ export function feedbackProblem(raw: string, question: keyof typeof questions): 
   const q = questions[question]
   if (text === '') return q.missing
   if ([...text].length > feedbackLimits.characters) return `${q.name} must be ${feedbackLimits.characters.toLocaleString('en-GB')} characters or fewer`
-  if (controlCharacters.test(text)) return `${q.name} must only include letters, numbers, punctuation, spaces and new lines`
+  // Tabs and line breaks are what people type in a box of text; every other control character is refused.
+  if (controlCharactersExceptLineBreaks.test(text)) return `${q.name} must only include letters, numbers, punctuation, spaces and new lines`
   return undefined
 }
 

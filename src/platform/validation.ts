@@ -16,8 +16,15 @@ export function field(req: Request, name: string): string {
   return typeof value === 'string' ? value : ''
 }
 
+/**
+ * Characters no single-line field accepts: C0 and C1 controls (NUL, CR, LF, escape…) and
+ * the Unicode line and paragraph separators. `multiLine` allows tab, LF and CR, which is
+ * what people type into a box of text.
+ */
 // eslint-disable-next-line no-control-regex
-const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+export const controlCharacters = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+// eslint-disable-next-line no-control-regex
+export const controlCharactersExceptLineBreaks = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]/
 const emailShape = /^[^\s@<>()[\],;:"\\]+@[^\s@<>()[\],;:"\\.]+(\.[^\s@<>()[\],;:"\\.]+)+$/
 const nameShape = /^[\p{L}\p{M}' ’.-]+$/u
 

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express'
 import { renderFormErrors } from '../../../platform/views.ts'
-import { field } from '../../../platform/validation.ts'
+import { controlCharacters, field } from '../../../platform/validation.ts'
 import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import { actionContext, type PlacementsContext } from '../../context.ts'
 import { addOrganisation, type NewOrganisation } from '../../domain/actions.ts'
@@ -123,9 +123,8 @@ export function chosenAnswers(values: OrganisationForm & { kind: 'school' | 'pro
     : { kind: 'provider', name: values.name, ukprn: values.ukprn, providerCode: values.providerCode }
 }
 
-// eslint-disable-next-line no-control-regex
-const hiddenCharacter = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
-const hiddenCharacters = new RegExp(hiddenCharacter.source, 'g')
+const hiddenCharacter = controlCharacters
+const hiddenCharacters = new RegExp(controlCharacters.source, 'g')
 
 /** In the order the fields appear on the page; only the chosen kind's references are checked. */
 export function organisationProblems(values: OrganisationForm): Record<string, string> {
