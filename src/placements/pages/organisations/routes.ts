@@ -4,6 +4,7 @@ import { requireOrganisation, requireSignedIn } from '../../auth/principal.ts'
 import type { PlacementsContext } from '../../context.ts'
 import { canRemoveMember } from '../../domain/policies.ts'
 import { displayName, findOrganisation, membersOf, type Organisation } from '../../domain/users.ts'
+import { takeBanner } from '../banner.ts'
 
 /** Choosing an organisation, and an organisation's home page with its users. */
 export function organisationRoutes(context: PlacementsContext): Router {
@@ -48,10 +49,4 @@ function chooseItems(organisations: Organisation[], chosen: unknown) {
     value: o.id, text: o.name, checked: o.id === chosen,
     hint: { text: o.kind === 'school' ? `School, URN ${o.urn}` : `Teacher training provider, UKPRN ${o.ukprn}` }
   }))
-}
-
-export function takeBanner(session: { get<T>(key: string): T | undefined, unset(key: string): void }): string | undefined {
-  const banner = session.get<string>('banner')
-  if (banner) session.unset('banner')
-  return banner
 }

@@ -4,7 +4,7 @@ import { controlCharacters, field } from '../../../platform/validation.ts'
 import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import { actionContext, type PlacementsContext } from '../../context.ts'
 import { addOrganisation, type NewOrganisation } from '../../domain/actions.ts'
-import { takeBanner } from '../organisations/routes.ts'
+import { setBanner, takeBanner } from '../banner.ts'
 import { pageCount, pagination, requestedPage, showing } from './paging.ts'
 import { identifierInUse, searchOrganisations } from './queries.ts'
 
@@ -77,7 +77,7 @@ export function supportOrganisationRoutes(context: PlacementsContext): Router {
       return renderFormErrors(res, views.details, { [result.field]: duplicateMessages[result.field] }, { values: answers })
     }
     req.session.unset(wizardKey)
-    req.session.set('banner', `${result.organisation.name} has been added`)
+    setBanner(req.session, `${result.organisation.name} has been added`)
     res.redirect(303, '/support/organisations')
   })
 

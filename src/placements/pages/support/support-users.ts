@@ -5,7 +5,7 @@ import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import { actionContext, type PlacementsContext } from '../../context.ts'
 import { addSupportUser, isDepartmentAddress, removeSupportUser } from '../../domain/actions.ts'
 import { displayName, findUserById, isId, isSupportUser, type User } from '../../domain/users.ts'
-import { takeBanner } from '../organisations/routes.ts'
+import { setBanner, takeBanner } from '../banner.ts'
 import { supportUsers } from './queries.ts'
 
 /** Support: who the support users are, adding one, and removing one (never yourself). */
@@ -40,7 +40,7 @@ export function supportUserRoutes(context: PlacementsContext): Router {
     if (result === 'already-support') {
       return renderFormErrors(res, 'pages/support/new-support-user.njk', { email: `${values.email} is already a support user` }, { values, domain })
     }
-    req.session.set('banner', `${values.givenName} ${values.familyName} has been added as a support user. We've sent them an email.`)
+    setBanner(req.session, `${values.givenName} ${values.familyName} has been added as a support user. We've sent them an email.`)
     res.redirect(303, '/support/support-users')
   })
 
@@ -58,7 +58,7 @@ export function supportUserRoutes(context: PlacementsContext): Router {
     const result = await removeSupportUser(actionContext(context), req.principal!.user.id, user.id)
     if (result === 'cannot-remove-self') return cannotRemoveYourself(res)
     if (result === 'not-support') return next()
-    req.session.set('banner', `${displayName(user)} has been removed as a support user`)
+    setBanner(req.session, `${displayName(user)} has been removed as a support user`)
     res.redirect(303, '/support/support-users')
   })
 

@@ -6,6 +6,7 @@ import { actionContext, type PlacementsContext } from '../../context.ts'
 import { addUserToOrganisation, removeMembership, type NewPerson } from '../../domain/actions.ts'
 import { canManageUsers, canRemoveMember } from '../../domain/policies.ts'
 import { displayName, findOrganisation, findUserByEmail, findUserById, isMember, type Organisation, type User } from '../../domain/users.ts'
+import { setBanner } from '../banner.ts'
 
 /**
  * Adding and removing an organisation's users.
@@ -92,7 +93,7 @@ export function userRoutes(context: PlacementsContext): Router {
     // Someone else added them since the details were checked: say so where the address is.
     if (result.outcome === 'already-member') return renderDetails(res, organisation, wizard, { email: alreadyMember(wizard.email, organisation) })
     req.session.unset(wizardKey(organisation.id))
-    req.session.set('banner', result.outcome === 'invited'
+    setBanner(req.session, result.outcome === 'invited'
       ? `${displayName(result.user)} has been added. We've sent them an email with a link to sign in.`
       : `${displayName(result.user)} has been added to ${organisation.name}. We've sent them an email to let them know.`)
     res.redirect(303, `/organisations/${organisation.id}`)
@@ -127,7 +128,7 @@ export function userRoutes(context: PlacementsContext): Router {
     const result = await removeMembership(actionContext(context), req.principal!.user.id, organisation.id, member.id)
     if (result === 'cannot-remove-self') return res.status(403).render(views.cannotRemoveYourself, { organisation })
     // 'not-a-member': removed by someone else a moment ago; the outcome they wanted stands.
-    req.session.set('banner', `${displayName(member)} has been removed`)
+    setBanner(req.session, `${displayName(member)} has been removed`)
     res.redirect(303, `/organisations/${organisation.id}`)
   })
 
