@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { after, before, test } from 'node:test'
+import express from 'express'
 import { sql, type Kysely } from 'kysely'
 import { demoPassword } from '../demo/personas.ts'
 import { csrfFrom, HttpSession } from '../../test/support/http-client.ts'
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
 import { isPlacementsCallback, followUntil, openSigninPage, submitPasswordAndCode } from '../../test/support/sign-in-steps.ts'
+import { systemClock } from './clock.ts'
 import { createLogger } from './logger.ts'
 import { queueEmail, type OutboxTable } from './mail/outbox.ts'
+import { ServiceMetrics } from './metrics.ts'
+import { observeRequests } from './request-log.ts'
+import { errorPages } from './security.ts'
 
 /**
  * Request logs and metrics (docs/operations.md, "Logs" and "Metrics"), on both services as
@@ -169,4 +176,23 @@ test('a 500 page shows the request id as its reference, and the error is logged 
   } finally {
     await placements.context.db.schema.alterTable('feedback').dropConstraint('test_fault_observability').execute()
   }
+})
+
+test('an outage caught by the error pages is a store error, counted under the pattern of the route that failed', async (t) => {
+  const metrics = new ServiceMetrics({ db: services.placements.context.db as unknown as Kysely<never>, clock: systemClock, log: createLogger('test', 'silent') })
+  const app = express()
+  const parts = express.Router({ mergeParams: true })
+  parts.get('/parts/:partId', () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }) })
+  app.use('/things/:thingId', parts)
+  app.use(errorPages({ log: () => {} }))
+  const observe = observeRequests({ log: createLogger('test', 'silent'), metrics })
+  const server = http.createServer((req, res) => observe(req, res, () => app(req, res)))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => server.close())
+  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/things/t-1/parts/p-2?secret=1`)
+  assert.equal(response.status, 503)
+  const text = await metrics.registry.metrics()
+  assert.equal(valueOf(text, 'store_errors_total{where="request"}'), 1)
+  // Express has unwound to the app by the time the error page is sent: the pattern was kept.
+  assert.equal(valueOf(text, 'http_requests_total{method="GET",route="/things/:thingId/parts/:partId",status="503"}'), 1)
 })
