@@ -58,6 +58,8 @@ export class ServiceMetrics {
     })
     outboxGauge('outbox_unsent_messages', 'Emails in the outbox not sent yet (queued, or waiting to be retried)', (o) => o.depth)
     outboxGauge('outbox_oldest_unsent_age_seconds', 'Age of the oldest email not sent yet; 0 when none is waiting', (o) => o.ageSeconds)
+    // Present (at 0) from the first scrape, so rates and alerts work before anything happens.
+    for (const where of storeErrorPlaces) this.storeErrors.inc({ where }, 0)
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry })
   }
 
@@ -68,6 +70,9 @@ export class ServiceMetrics {
   }
 }
 
+const storeErrorPlaces = ['request', 'provider', 'session-save', 'metrics'] as const
+type StoreErrorPlace = typeof storeErrorPlaces[number]
+
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 /**
@@ -75,7 +80,7 @@ const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
  * the provider's outage handling, a session that could not be saved). Outside a request
  * (no node to count it for) it is not counted.
  */
-export function countStoreError(where: 'request' | 'provider' | 'session-save'): void {
+export function countStoreError(where: Exclude<StoreErrorPlace, 'metrics'>): void {
   currentRequest()?.metrics?.storeErrors.inc({ where })
 }
 

@@ -136,7 +136,7 @@ for (const service of ['signin', 'placements'] as const) {
     assert.equal(valueOf(text, series), valueOf(before, series) + 1, 'the request made is counted')
     assert.match(text, /^http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/help",status="200"\} \d+$/m)
     assert.match(text, /^process_cpu_user_seconds_total \d/m, 'Node process metrics')
-    assert.match(text, /^store_errors_total|# TYPE store_errors_total counter/m)
+    assert.match(text, /^store_errors_total\{where="request"\} \d+$/m, 'store errors, shown from the start')
 
     // An email queued is an email waiting; its age follows the service's clock.
     const depth = valueOf(text, 'outbox_unsent_messages')
