@@ -35,6 +35,7 @@ try {
     const signin = await startSignin(config, { host, progress: say, beforeListen: seed })
     running.push(signin)
     console.warn(`Sign-in is running at ${signin.url}${config.environment === 'development' ? ` (mailbox: ${signin.url}/dev/mailbox)` : ''}`)
+    if (signin.metricsUrl) console.warn(`Sign-in's metrics: ${signin.metricsUrl}`)
   }
   if (only !== 'signin') {
     const config = readPlacementsConfig()
@@ -46,6 +47,7 @@ try {
     const placements = await startPlacements(config, { host, progress: say, beforeListen: seed })
     running.push(placements)
     console.warn(`Manage school placements is running at ${placements.url}${config.environment === 'development' ? ` (mailbox: ${placements.url}/dev/mailbox)` : ''}`)
+    if (placements.metricsUrl) console.warn(`Manage school placements' metrics: ${placements.metricsUrl}`)
   }
 } catch (error) {
   // A refusal that says what to do is the whole message; anything else keeps its stack.

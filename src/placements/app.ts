@@ -1,5 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
 import { devMailbox } from '../platform/dev-mailbox.ts'
+import { countStoreError } from '../platform/metrics.ts'
+import { isOutage } from '../platform/outages.ts'
 import { feedbackRoutes } from '../platform/feedback.ts'
 import { csrfProtection, errorPages, formBodies, noStore, notFound, securityHeaders } from '../platform/security.ts'
 import { serviceGlobals, servicePageRoutes, whenBrowserCloses, inWords, type CookieUse } from '../platform/service-pages.ts'
@@ -61,7 +63,10 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
     absoluteTimeoutSeconds: config.absoluteTimeoutSeconds,
     store: context.store,
     clock: context.clock,
-    onSaveFailed: (error) => context.log.warn({ err: error }, 'session not saved'),
+    onSaveFailed: (error) => {
+      if (isOutage(error)) countStoreError('session-save')
+      context.log.warn({ err: error }, 'session not saved')
+    },
     async onEnded(end, data) {
       const userId = typeof data.userId === 'string' ? data.userId : undefined
       if (end !== 'idle' || !userId) return
@@ -81,7 +86,7 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
   app.use(feedbackRoutes(context))
   if (config.environment !== 'production') app.use(devMailbox(context.db))
   app.use(notFound)
-  app.use(errorPages({ log: (error, req, reference) => context.log.error({ err: error, path: req.path, reference }, 'request failed') }))
+  app.use(errorPages({ log: (error, req, reference) => context.log.error({ err: error, requestId: reference, path: req.path, reference }, 'request failed') }))
   return app
 }
 

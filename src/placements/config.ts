@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { integer, readCommonConfig, requiredInProduction, type CommonConfig } from '../platform/config.ts'
+import { integer, readCommonConfig, readMetricsSettings, requiredInProduction, type CommonConfig, type MetricsSettings } from '../platform/config.ts'
 import type { DatabaseLocation } from '../platform/database.ts'
 import type { MailConfig } from '../platform/mail/delivery.ts'
 import { readServiceInfo, type ServiceInfo } from '../platform/service-info.ts'
@@ -72,6 +72,8 @@ export interface PlacementsConfig extends CommonConfig {
   warningSeconds: number
   trustProxy: boolean
   redisPrefix: string
+  /** Prometheus metrics on a port of their own (docs/operations.md, "Metrics"). */
+  metrics: MetricsSettings
   supportEmailDomain: string
   /** Support address and response time, and the organisation's text for the legal pages. */
   info: ServiceInfo
@@ -109,6 +111,7 @@ export function readPlacementsConfig(env: NodeJS.ProcessEnv = process.env): Plac
     warningSeconds: Math.min(integer(env.SESSION_WARNING_SECONDS, 120, 'SESSION_WARNING_SECONDS'), Math.floor(idleTimeoutSeconds / 2)),
     trustProxy: env.TRUST_PROXY === 'true',
     redisPrefix: env.PLACEMENTS_REDIS_PREFIX ?? 'placements:',
+    metrics: readMetricsSettings(env, 'PLACEMENTS'),
     supportEmailDomain: env.SUPPORT_EMAIL_DOMAIN ?? 'education.gov.uk',
     info: readServiceInfo(env, 'PLACEMENTS', 'placements-support@example.com')
   }

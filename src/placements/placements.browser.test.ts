@@ -5,6 +5,7 @@ import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPag
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
 import { expectServiceChrome } from '../../test/support/service-chrome.ts'
 import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../demo/personas.ts'
+import { FakeClock } from '../platform/clock.ts'
 import { nextAppCode } from '../../test/support/second-factor.ts'
 
 /**
@@ -309,13 +310,20 @@ for (const javaScript of [true, false]) {
   })
 }
 
+/**
+ * Time is fake on both sides, so nobody waits 20 real seconds: the services run on a
+ * FakeClock, the browser on Playwright's clock, and `advance` moves both by the same amount.
+ * The browser's clock is paused once signed in, so the page's timers fire only when time
+ * is moved on (axe needs them, hence `withClockRunning`).
+ */
 describe('(5) inactivity: SESSION_IDLE_TIMEOUT_SECONDS=20, SESSION_WARNING_SECONDS=10', () => {
   let timeoutServices: TestServices
   const idleSeconds = 20
   const warningSeconds = 10
+  const clock = new FakeClock(new Date())
 
   before(async () => {
-    timeoutServices = await startTestServices({ placementsEnv: { SESSION_IDLE_TIMEOUT_SECONDS: String(idleSeconds), SESSION_WARNING_SECONDS: String(warningSeconds) } })
+    timeoutServices = await startTestServices({ clock, placementsEnv: { SESSION_IDLE_TIMEOUT_SECONDS: String(idleSeconds), SESSION_WARNING_SECONDS: String(warningSeconds) } })
   })
 
   after(async () => {
@@ -335,30 +343,65 @@ describe('(5) inactivity: SESSION_IDLE_TIMEOUT_SECONDS=20, SESSION_WARNING_SECON
   const dialog = (page: Page) => page.locator('#timeout-warning')
   const activeId = (page: Page) => page.evaluate(() => document.activeElement?.id ?? '')
   const countdown = async (page: Page) => (await page.locator('#timeout-countdown').innerText()).trim()
+  const browserNow = (page: Page) => page.evaluate(() => Date.now())
 
-  /** Waits for the warning; returns how long after `since` it opened (in seconds). */
-  async function waitForWarning(page: Page, since: number): Promise<number> {
-    await dialog(page).waitFor({ state: 'visible', timeout: (idleSeconds + 5) * 1000 })
-    return (Date.now() - since) / 1000
+  /** Moves the services' clock and then the browser's on by `seconds`, running the page's timers on the way. */
+  async function advance(page: Page, seconds: number): Promise<void> {
+    clock.advanceSeconds(seconds)
+    await page.clock.runFor(seconds * 1000)
+  }
+
+  /** Lets the browser's time run (axe needs the page's timers), then pauses it with the services' clock moved on as far. */
+  async function withClockRunning(page: Page, work: () => Promise<void>): Promise<void> {
+    const from = await browserNow(page)
+    await page.clock.resume()
+    await work()
+    // Paused a second ahead of now: the browser's time goes on while we ask it to stop.
+    const to = await browserNow(page) + 1000
+    clock.advanceSeconds((to - from) / 1000)
+    await page.clock.pauseAt(to)
+  }
+
+  /** A new page in a new context (so without the fake clock) holding `page`'s cookies. */
+  async function reopenWithoutClock(page: Page): Promise<Page> {
+    const context = await browser.newContext({ storageState: await page.context().storageState(), viewport: page.viewportSize() ?? undefined })
+    context.setDefaultTimeout(15_000)
+    return context.newPage()
+  }
+
+  /** Moves time on a second at a time until the warning opens; returns how many seconds that took. */
+  async function secondsUntilWarning(page: Page): Promise<number> {
+    for (let seconds = 1; seconds <= idleSeconds; seconds++) {
+      await advance(page, 1)
+      if (await dialog(page).isVisible()) return seconds
+    }
+    throw new Error(`no warning within ${idleSeconds} seconds`)
   }
 
   it('with JavaScript: the warning, "Stay signed in", Escape, then signed out at zero', { timeout: 240_000 }, async () => {
     const page = await openPage(browser, true)
+    let later: Page | undefined
     try {
       const { placements, signin } = timeoutServices
       const home = await signInAsAnne(page)
-      const loaded = Date.now()
+      // From here the browser's time is fake too, starting from the services' clock, paused,
+      // and the page is loaded again under it (its timers and its start time are then fake).
+      await page.clock.install({ time: clock.now() })
+      await page.clock.pauseAt(clock.now().getTime() + 1000)
+      clock.advanceSeconds(1)
+      await page.reload()
+      await expectPlacementsPage(page, placements.url, home, 'Oakwood Primary School')
       assert.equal(await dialog(page).isVisible(), false, 'no warning at first')
 
       // The warning opens when `warningSeconds` remain, as a modal with focus on its heading.
-      const openedAfter = await waitForWarning(page, loaded)
-      assert.ok(openedAfter > idleSeconds - warningSeconds - 2 && openedAfter < idleSeconds - warningSeconds + 2, `opened after ${openedAfter} s`)
+      const openedAfter = await secondsUntilWarning(page)
+      assert.ok(openedAfter >= idleSeconds - warningSeconds - 1 && openedAfter <= idleSeconds - warningSeconds, `opened after ${openedAfter} s`)
       assert.equal(await dialog(page).evaluate((d) => (d as HTMLDialogElement).matches(':modal')), true, 'a modal dialog')
       assert.equal(await dialog(page).evaluate((d) => getComputedStyle(d, '::backdrop').backgroundColor), 'rgba(0, 0, 0, 0.8)', 'over a dark backdrop')
       assert.equal(await activeId(page), 'timeout-warning-heading', 'focus moves to the heading')
       assert.equal(await page.getByRole('dialog', { name: "You're about to be signed out" }).count(), 1)
       assert.match(await dialog(page).innerText(), /For your security, we'll sign you out in \d+ seconds? if you do not do anything\./)
-      await expectAccessible(page, 'timeout warning')
+      await withClockRunning(page, () => expectAccessible(page, 'timeout warning'))
 
       // Focus stays in the dialog: Tab goes round its two controls.
       await page.keyboard.press('Tab')
@@ -372,7 +415,8 @@ describe('(5) inactivity: SESSION_IDLE_TIMEOUT_SECONDS=20, SESSION_WARNING_SECON
 
       // The visible countdown ticks every second.
       const shown = await countdown(page)
-      await page.waitForFunction((before) => document.getElementById('timeout-countdown')?.textContent?.trim() !== before, shown, { timeout: 2500 })
+      await advance(page, 1)
+      assert.notEqual(await countdown(page), shown)
 
       // "Stay signed in": the server extends the session; the dialog closes.
       const keptAlive = page.waitForResponse((r) => r.url() === `${placements.url}/session/keep-alive` && r.request().method() === 'POST')
@@ -382,26 +426,31 @@ describe('(5) inactivity: SESSION_IDLE_TIMEOUT_SECONDS=20, SESSION_WARNING_SECON
       assert.equal(page.url(), `${placements.url}${home}`, 'still on the same page')
 
       // Past the original 20 seconds: still here (the countdown restarted), and signed in on the server too.
-      await page.waitForTimeout(Math.max(0, loaded + (idleSeconds + 2) * 1000 - Date.now()))
+      await advance(page, idleSeconds - openedAfter + 1)
       assert.equal(page.url(), `${placements.url}${home}`, 'not signed out at the original 20 seconds')
-      await page.reload()
-      await expectPlacementsPage(page, placements.url, home, 'Oakwood Primary School')
-      const reloaded = Date.now()
+      // (Asked from outside the page: a page loaded under Playwright's clock would take the
+      // clock's start as its own, and so time out at once.)
+      const again = await page.request.get(`${placements.url}${home}`, { maxRedirects: 0 })
+      assert.equal(again.status(), 200, 'still signed in on the server')
+      assert.match(await again.text(), /Oakwood Primary School/)
 
       // Escape also means "stay signed in".
-      await waitForWarning(page, reloaded)
+      await secondsUntilWarning(page)
       const keptAliveByEscape = page.waitForResponse((r) => r.url() === `${placements.url}/session/keep-alive`)
       await page.keyboard.press('Escape')
       assert.equal((await keptAliveByEscape).status(), 200)
       await dialog(page).waitFor({ state: 'hidden' })
-      const extended = Date.now()
 
       // This time nobody answers: screen readers are told now and then, and at zero the page goes.
-      await waitForWarning(page, extended)
+      await secondsUntilWarning(page)
       assert.equal((await page.locator('#timeout-announcement').innerText()).trim(), '', 'the dialog itself says the time when it opens')
-      await page.waitForFunction(() => document.getElementById('timeout-countdown')?.textContent?.trim() === '4 seconds', null, { timeout: 10_000 })
+      while (await countdown(page) !== '4 seconds') await advance(page, 1)
       assert.equal((await page.locator('#timeout-announcement').innerText()).trim(), "We'll sign you out in 5 seconds.")
-      await page.waitForURL(`${placements.url}/timed-out`, { timeout: 10_000 })
+      const signedOut = page.waitForURL(`${placements.url}/timed-out`)
+      await advance(page, 4)
+      await signedOut
+      // From here on nothing depends on time: let the browser's run again (axe, the mailbox).
+      await page.clock.resume()
       await expectPlacementsPage(page, placements.url, '/timed-out', 'You have been signed out')
       assert.match(await page.locator('main').innerText(), /you had not done anything for 20 seconds/)
       assert.deepEqual(await navigationLinks(page), [])
@@ -411,19 +460,23 @@ describe('(5) inactivity: SESSION_IDLE_TIMEOUT_SECONDS=20, SESSION_WARNING_SECON
       const status = await page.evaluate(async () => (await fetch('/session/keep-alive', { method: 'POST', body: new URLSearchParams({ _csrf: 'x' }), headers: { accept: 'application/json' } })).status)
       assert.equal(status, 401)
 
+      // From here on, pages load in a browser without the fake clock, with the same cookies: a
+      // page loaded under Playwright's clock takes the clock's start as its own, and would time out at once.
+      later = await reopenWithoutClock(page)
       // A protected page needs signing in again, with the password (Sign-in's session is not enough),
       // and then returns to that page.
-      await page.goto(`${placements.url}${home}`)
-      await expectPasswordAsked(page, signin.url)
-      await signInAtSignin(page, 'anne.wilson@example.com')
-      await expectPlacementsPage(page, placements.url, home, 'Oakwood Primary School')
+      await later.goto(`${placements.url}${home}`)
+      await expectPasswordAsked(later, signin.url)
+      await signInAtSignin(later, 'anne.wilson@example.com')
+      await expectPlacementsPage(later, placements.url, home, 'Oakwood Primary School')
 
       // A link to "You have been signed out" (from another site, say) cannot sign anyone out:
       // only the warning's own form, with its CSRF token, ends the session.
-      await page.goto(`${placements.url}/timed-out`)
-      await expectPlacementsPage(page, placements.url, home, 'Oakwood Primary School')
+      await later.goto(`${placements.url}/timed-out`)
+      await expectPlacementsPage(later, placements.url, home, 'Oakwood Primary School')
     } finally {
       await page.context().close()
+      await later?.context().close()
     }
   })
 
@@ -432,9 +485,9 @@ describe('(5) inactivity: SESSION_IDLE_TIMEOUT_SECONDS=20, SESSION_WARNING_SECON
     try {
       const { placements, signin } = timeoutServices
       const home = await signInAsAnne(page)
-      const loaded = Date.now()
       await expectAccessible(page, 'without JavaScript: organisation page, timeout 20 seconds')
-      await page.waitForTimeout(Math.max(0, loaded + (idleSeconds + 1) * 1000 - Date.now()))
+      // No script runs in this page: only the server's clock matters.
+      clock.advanceSeconds(idleSeconds + 1)
       assert.equal(await dialog(page).isVisible(), false, 'a closed dialog is never shown')
 
       await clickAndWait(page, button(page, 'Add user'))

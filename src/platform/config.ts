@@ -48,3 +48,20 @@ export function integer(value: string | undefined, fallback: number, name: strin
   if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a whole number, not "${value}"`)
   return parsed
 }
+
+/** Where a service serves its Prometheus metrics (metrics.ts): off unless a port is set. */
+export interface MetricsSettings {
+  /** `SIGNIN_METRICS_PORT` / `PLACEMENTS_METRICS_PORT`; never the public port. 0 picks a free one (tests). */
+  port: number | undefined
+  /** `SIGNIN_METRICS_HOST` / `PLACEMENTS_METRICS_HOST`, else `METRICS_HOST`, else 127.0.0.1. */
+  host: string
+}
+
+export function readMetricsSettings(env: NodeJS.ProcessEnv, service: 'SIGNIN' | 'PLACEMENTS'): MetricsSettings {
+  const name = `${service}_METRICS_PORT`
+  const value = env[name]
+  return {
+    port: value === undefined || value === '' ? undefined : integer(value, 0, name),
+    host: env[`${service}_METRICS_HOST`] || env.METRICS_HOST || '127.0.0.1'
+  }
+}

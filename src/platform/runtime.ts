@@ -8,6 +8,7 @@ import type { Readiness } from './health.ts'
 import type { Logger } from './logger.ts'
 import { DeliveryWorker, transportFrom, type MailConfig } from './mail/delivery.ts'
 import { retryAfterSeconds } from './outages.ts'
+import type { RequestObserver } from './request-log.ts'
 import { renderServiceUnavailable, securityHeaders } from './security.ts'
 import { connectRedis, PostgresShortLivedStore, redisReady, RedisShortLivedStore, type ShortLivedStore } from './short-lived-store.ts'
 
@@ -30,6 +31,8 @@ export interface StartOptions<Schema> {
   beforeListen?: (db: Kysely<Schema>) => Promise<void>
   /** Told each step of starting (`npm start` prints them: a first start takes a while). */
   progress?: (step: string) => void
+  /** The service's logger (tests read what it writes); standard output unless given. */
+  log?: Logger
 }
 
 export type NodeState = 'starting' | 'ready' | 'draining'
@@ -54,7 +57,7 @@ export interface WebServer {
  * issuer or redirect URI) can carry the real port. Until `serve`, requests get
  * `whileStarting` (the service unavailable page).
  */
-export async function listen(port: number, host: string, configuredUrl: string, whileStarting: http.RequestListener): Promise<WebServer> {
+export async function listen(port: number, host: string, configuredUrl: string, whileStarting: http.RequestListener, observe?: RequestObserver): Promise<WebServer> {
   let state: NodeState = 'starting'
   let app: http.RequestListener | undefined
   let readiness: Readiness | undefined
@@ -75,11 +78,16 @@ export async function listen(port: number, host: string, configuredUrl: string, 
       if (state === 'draining') setImmediate(closeIdle)
     })
     if (state === 'draining') res.setHeader('Connection', 'close')
+    // Every request, health checks and all, is logged and counted once it completes.
+    if (observe) observe(req, res, () => route(req, res))
+    else route(req, res)
+  })
+  function route(req: http.IncomingMessage, res: http.ServerResponse) {
     const path = (req.url ?? '').split('?', 1)[0]
-    if (path === '/healthz' || path === '/readyz') return answerHealth(path, req, res)
+    if (path === '/healthz' || path === '/readyz') return void answerHealth(path, req, res)
     if (state === 'starting' || !app) return whileStarting(req, res)
     app(req, res)
-  })
+  }
   let accepted = 0
   server.on('connection', (socket: Socket) => {
     accepted++

@@ -1,6 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import express, { type NextFunction, type Request, type Response } from 'express'
+import { countStoreError } from './metrics.ts'
 import { isOutage, retryAfterSeconds } from './outages.ts'
+import { currentRequest } from './request-scope.ts'
 
 /**
  * Response headers from docs/security.md ("headers"): a CSP with a fresh nonce per response
@@ -133,13 +135,15 @@ export function errorReference(): string {
 /**
  * A GOV.UK page for anything that went wrong; 4xx for anything the request caused, 503
  * when a backing service is unreachable (outages.ts), 500 for the rest. Every logged error
- * gets a reference (`errorReference`), given to `log` and shown on the 500 page.
+ * gets a reference (the request's id, `X-Request-Id`), given to `log` and shown on the 500 page.
  */
 export function errorPages(options: { log: (error: unknown, req: Request, reference: string) => void }) {
   return function errorPageHandler(error: unknown, req: Request, res: Response, _next: NextFunction) {
     const outage = isOutage(error)
     const status = outage ? 503 : statusOf(error)
-    const reference = errorReference()
+    // The request's id (request-log.ts) is the reference: the one log line and the error share it.
+    const reference = currentRequest()?.id ?? errorReference()
+    if (outage) countStoreError('request')
     // A 503 of our own choosing (too busy to hash a password) is expected under load, not a fault.
     if (status >= 500 && (outage || status !== 503)) options.log(error, req, reference)
     if (res.headersSent) return res.end()

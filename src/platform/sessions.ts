@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { parseCookie } from 'cookie'
 import type { NextFunction, Request, Response } from 'express'
 import { systemClock, type Clock } from './clock.ts'
 import { renderServiceUnavailable } from './security.ts'
@@ -121,18 +122,20 @@ function storeKey(id: string): string {
   return 'session:' + createHash('sha256').update(id).digest('base64url')
 }
 
-export function readCookie(req: Request, name: string): string | undefined {
+/**
+ * A cookie's value from the request, by the `cookie` package's parser (the first of that
+ * name wins, values are URL-decoded); undefined when absent or not decodable.
+ */
+export function cookieFrom(req: Pick<Request, 'headers'>, name: string): string | undefined {
   const header = req.headers.cookie
   if (!header) return undefined
-  for (const part of header.split(';')) {
-    const index = part.indexOf('=')
-    if (index < 0) continue
-    if (part.slice(0, index).trim() === name) {
-      const value = part.slice(index + 1).trim()
-      return /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined
-    }
-  }
-  return undefined
+  return parseCookie(header)[name]
+}
+
+/** The session id from its cookie: only ever one of ours in shape (random base64url). */
+export function readCookie(req: Request, name: string): string | undefined {
+  const value = cookieFrom(req, name)
+  return value !== undefined && /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined
 }
 
 export function sessions(options: SessionOptions) {

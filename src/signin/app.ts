@@ -2,6 +2,8 @@ import express, { type Express } from 'express'
 import type nunjucks from 'nunjucks'
 import type Provider from 'oidc-provider'
 import { devMailbox } from '../platform/dev-mailbox.ts'
+import { countStoreError } from '../platform/metrics.ts'
+import { isOutage } from '../platform/outages.ts'
 import { feedbackRoutes } from '../platform/feedback.ts'
 import { csrfProtection, errorPages, formBodies, noStore, notFound, requireHttps, securityHeaders } from '../platform/security.ts'
 import { serviceGlobals, servicePageRoutes, inWords, whenBrowserCloses, type CookieUse } from '../platform/service-pages.ts'
@@ -76,7 +78,10 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
     absoluteTimeoutSeconds: lifetimes.sessionSeconds,
     store: context.store,
     clock: context.clock,
-    onSaveFailed: (error) => context.log.warn({ err: error }, 'session not saved')
+    onSaveFailed: (error) => {
+      if (isOutage(error)) countStoreError('session-save')
+      context.log.warn({ err: error }, 'session not saved')
+    }
   })
   app.use('/interaction/:uid', webSessions, interaction)
 
@@ -106,6 +111,6 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   providerOnly.use((req, res) => providerHandler(context.provider)(req, res))
   app.use((req, res, next) => isProviderPath(req.path) ? providerOnly(req, res, next) : next())
   app.use(notFound)
-  app.use(errorPages({ log: (error, req, reference) => context.log.error({ err: error, path: req.path, reference }, 'request failed') }))
+  app.use(errorPages({ log: (error, req, reference) => context.log.error({ err: error, requestId: reference, path: req.path, reference }, 'request failed') }))
   return app
 }

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { SigninDatabase } from './database/schema.ts'
+import { countAuditEvent } from './metrics.ts'
 
 /**
  * The audit trail (docs/security.md, "audit"): what happened, to whom, from where, and the
@@ -33,4 +34,6 @@ export async function recordAudit(db: Kysely<SigninDatabase> | Transaction<Signi
     ip: event.ip ?? null,
     details: JSON.stringify(event.details ?? {}) as unknown as Record<string, unknown>
   }).execute()
+  // The metrics of sign-ins, failures, lockouts and second factors come from here (metrics.ts).
+  countAuditEvent(event)
 }

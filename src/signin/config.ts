@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { integer, readCommonConfig, requiredInProduction, type CommonConfig } from '../platform/config.ts'
+import { integer, readCommonConfig, readMetricsSettings, requiredInProduction, type CommonConfig, type MetricsSettings } from '../platform/config.ts'
 import type { DatabaseLocation } from '../platform/database.ts'
 import type { MailConfig } from '../platform/mail/delivery.ts'
 import { readServiceInfo, type ServiceInfo } from '../platform/service-info.ts'
@@ -19,6 +19,8 @@ export interface SigninConfig extends CommonConfig {
   trustProxy: boolean
   /** Key prefix in Redis, so several deployments (or test runs) can share one server. */
   redisPrefix: string
+  /** Prometheus metrics on a port of their own (docs/operations.md, "Metrics"). */
+  metrics: MetricsSettings
   /** Per process: password hashes run at once, and waiting before new ones are refused. */
   passwordHashing: { concurrency: number, maxWaiting: number }
   /** Support address and response time, and the organisation's text for the legal pages. */
@@ -52,6 +54,7 @@ export function readSigninConfig(env: NodeJS.ProcessEnv = process.env): SigninCo
     codeKey: env.SIGNIN_CODE_KEY,
     trustProxy,
     redisPrefix: env.SIGNIN_REDIS_PREFIX ?? 'signin:',
+    metrics: readMetricsSettings(env, 'SIGNIN'),
     passwordHashing: {
       concurrency: integer(env.PASSWORD_HASH_CONCURRENCY, defaultHashing.concurrency, 'PASSWORD_HASH_CONCURRENCY'),
       maxWaiting: integer(env.PASSWORD_HASH_QUEUE, defaultHashing.maxWaiting, 'PASSWORD_HASH_QUEUE')

@@ -4,6 +4,8 @@ import { systemClock } from '../platform/clock.ts'
 import { describeLocation, migrate, openDatabase } from '../platform/database.ts'
 import { databaseChecks, Readiness, redisCheck, waitForMigrations } from '../platform/health.ts'
 import { createLogger } from '../platform/logger.ts'
+import { serveMetrics, ServiceMetrics } from '../platform/metrics.ts'
+import { observeRequests } from '../platform/request-log.ts'
 import { requireSupportEmail } from '../platform/service-info.ts'
 import { listen, startBackgroundWork, startingApp, type StartOptions as ServiceStartOptions } from '../platform/runtime.ts'
 import { commonPasswordCount } from './accounts/common-passwords.ts'
@@ -18,10 +20,13 @@ import { adapterFactory } from './provider/adapters.ts'
 import { instanceSecret } from './provider/keys.ts'
 import { LiveProvider } from './provider/live-provider.ts'
 import { answerOutagesWithUnavailable } from './provider/outages.ts'
-import { createProvider } from './provider/provider.ts'
+import { createProvider, providerRouteFamily } from './provider/provider.ts'
+import { signinMetrics } from './metrics.ts'
 
 export interface RunningSignin {
   url: string
+  /** Where this node's Prometheus metrics are, when `SIGNIN_METRICS_PORT` is set. */
+  metricsUrl: string | undefined
   context: SigninContext
   /** Re-reads the signing keys now, as the node does every `keyRefreshSeconds`; true if they changed. */
   refreshKeys(): Promise<boolean>
@@ -47,7 +52,7 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   commonPasswordCount()
   limitPasswordHashing(config.passwordHashing)
   await spendOneHash('')
-  const log = createLogger('signin')
+  const log = options.log ?? createLogger('signin')
   requireSupportEmail(config.info, 'SIGNIN')
   progress(`opening the database (${describeLocation(config.database)})`)
   const db = options.db ?? await openDatabase<SigninDatabase>(config.database, { connectTimeoutMs: config.databaseConnectTimeoutMs })
@@ -57,7 +62,11 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
   }
   await options.beforeListen?.(db)
 
-  const web = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl, startingApp((app) => { createSigninViews(app, config); serveSigninAssets(app) }))
+  const metrics = new ServiceMetrics({ db: db as unknown as Kysely<never>, clock, log, processMetrics: config.metrics.port !== undefined })
+  signinMetrics(metrics.registry)
+  const observe = observeRequests({ log, metrics, routeFamily: providerRouteFamily })
+  const web = await listen(config.port, options.host ?? '127.0.0.1', config.publicUrl, startingApp((app) => { createSigninViews(app, config); serveSigninAssets(app) }), observe)
+  const metricsServer = config.metrics.port === undefined ? undefined : await serveMetrics(metrics, config.metrics.port, config.metrics.host)
   const { port, publicUrl } = web
   const runtimeConfig: SigninConfig = { ...config, port, publicUrl }
   const now = clock.now()
@@ -103,6 +112,7 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
 
   return {
     url: publicUrl,
+    metricsUrl: metricsServer?.url,
     context,
     refreshKeys: () => liveProvider.refresh(),
     async close() {
@@ -112,6 +122,7 @@ export async function startSignin(config: SigninConfig, options: StartOptions = 
       const [drained] = await Promise.all([web.drain(config.shutdownGraceSeconds * 1000), background.stop()])
       if (drained.cut > 0) log.warn({ cut: drained.cut }, 'requests still running at the end of the grace period were cut')
       background.disconnect()
+      await metricsServer?.close()
       if (!options.db) await db.destroy()
     }
   }

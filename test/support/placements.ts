@@ -1,4 +1,5 @@
 import type { Clock } from '../../src/platform/clock.ts'
+import type { Logger } from '../../src/platform/logger.ts'
 import { readPlacementsConfig } from '../../src/placements/config.ts'
 import type { PlacementsDatabase } from '../../src/placements/database/schema.ts'
 import { seedPlacements } from '../../src/placements/seed.ts'
@@ -28,10 +29,17 @@ export interface TestServicesOptions {
   clientId?: string
   clientSecret?: string
   seed?: boolean
+  /** Each service's logger (a test reading the logs); silent otherwise. */
+  signinLog?: Logger
+  placementsLog?: Logger
+  /** Extra settings for Sign-in (its metrics port, say). */
+  signinEnv?: NodeJS.ProcessEnv
 }
 
 export async function startTestServices(options: TestServicesOptions = {}): Promise<TestServices> {
-  const signin = await startTestSignin(options.clock ? { clock: options.clock } : {})
+  const signin = await startTestSignin({
+    ...(options.clock ? { clock: options.clock } : {}), ...(options.signinLog ? { log: options.signinLog } : {}), ...(options.signinEnv ? { env: options.signinEnv } : {})
+  })
   const database = await freshDatabase<PlacementsDatabase>()
   const client = { clientId: 'manage-school-placements', secret: 'test-placements-secret-0123456789abcdef' }
   const config = {
@@ -48,6 +56,7 @@ export async function startTestServices(options: TestServicesOptions = {}): Prom
   const placements = await startPlacements(config, {
     db: database.db,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.placementsLog ? { log: options.placementsLog } : {}),
     beforeListen: options.seed === false ? undefined : (db) => seedPlacements(db, new Date())
   })
   // Sign-in learns Placements' real address only now (port 0): register the client for it.

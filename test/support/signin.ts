@@ -1,5 +1,6 @@
 import type * as oidc from 'openid-client'
 import type { Clock } from '../../src/platform/clock.ts'
+import type { Logger } from '../../src/platform/logger.ts'
 import { readSigninConfig } from '../../src/signin/config.ts'
 import type { SigninDatabase } from '../../src/signin/database/schema.ts'
 import { registerClient } from '../../src/signin/provider/clients.ts'
@@ -16,13 +17,13 @@ export interface TestSignin extends RunningSignin {
   latestCode(to: string): Promise<string>
 }
 
-export async function startTestSignin(options: { clock?: Clock, env?: NodeJS.ProcessEnv } = {}): Promise<TestSignin> {
+export async function startTestSignin(options: { clock?: Clock, env?: NodeJS.ProcessEnv, log?: Logger } = {}): Promise<TestSignin> {
   const database = await freshDatabase<SigninDatabase>()
   const config = {
     ...readSigninConfig({ NODE_ENV: 'test', SIGNIN_PORT: '0', ...options.env }),
     ...redisSettings()
   }
-  const running = await startSignin(config, { db: database.db, ...(options.clock ? { clock: options.clock } : {}) })
+  const running = await startSignin(config, { db: database.db, ...(options.clock ? { clock: options.clock } : {}), ...(options.log ? { log: options.log } : {}) })
   const { db, clock } = running.context
   const latestEmail = async (to: string) => db.selectFrom('outbox').select(['subject', 'body'])
     .where('recipient', '=', to).orderBy('seq', 'desc').limit(1).executeTakeFirst()

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import express from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import * as oidc from 'openid-client'
+import { cookieFrom } from '../../src/platform/sessions.ts'
 
 /**
  * A tiny relying party standing in for "a service" in tests of Sign-in. It deliberately
@@ -48,7 +49,7 @@ export async function startTestClient(options: TestClientOptions): Promise<TestC
   }
 
   function session(req: Request, res: Response): Session {
-    const id = readCookie(req, cookieName)
+    const id = cookieFrom(req, cookieName)
     const existing = id === undefined ? undefined : sessions.get(id)
     if (existing) return existing
     const newId = randomBytes(24).toString('base64url')
@@ -159,10 +160,3 @@ function escape(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`)
 }
 
-function readCookie(req: Request, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const index = part.indexOf('=')
-    if (index > 0 && part.slice(0, index).trim() === name) return part.slice(index + 1).trim()
-  }
-  return undefined
-}

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express'
 import { randomState } from 'openid-client'
 import { retryAfterSeconds } from '../../platform/outages.ts'
-import { sessionCookieName } from '../../platform/sessions.ts'
+import { cookieFrom, sessionCookieName } from '../../platform/sessions.ts'
 import type { PlacementsContext } from '../context.ts'
 import { recordAudit } from '../domain/audit.ts'
 import { hasAnyAccess } from '../domain/policies.ts'
@@ -58,7 +58,7 @@ export function authRoutes(context: PlacementsContext): Router {
 
   router.get('/auth/callback', async (req: Request, res: Response) => {
     const state = typeof req.query.state === 'string' ? req.query.state : ''
-    const cookieState = readCookie(req, stateCookie)
+    const cookieState = cookieFrom(req, stateCookie)
     const pendingKey = `auth-request:${state}`
     const pending = state && state === cookieState ? await context.store.get<PendingAuthorization>(pendingKey) : undefined
     if (!pending) return res.status(400).render('auth/sign-in-problem.njk')
@@ -222,10 +222,3 @@ export function formsAfterSessionEnded(context: PlacementsContext) {
   }
 }
 
-function readCookie(req: Request, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const index = part.indexOf('=')
-    if (index > 0 && part.slice(0, index).trim() === name) return part.slice(index + 1).trim()
-  }
-  return undefined
-}

@@ -2,6 +2,7 @@ import type { Express } from 'express'
 import { sql, type Kysely } from 'kysely'
 import type Provider from 'oidc-provider'
 import type { KoaContextWithOIDC } from 'oidc-provider'
+import { countStoreError } from '../../platform/metrics.ts'
 import { isOutage, retryAfterSeconds } from '../../platform/outages.ts'
 
 /**
@@ -29,6 +30,7 @@ export function answerOutagesWithUnavailable(provider: Provider, options: { app:
       outageOf(ctx).outage = true
     }
     if (!outageOf(ctx).outage) return
+    countStoreError('provider')
     ctx.status = 503
     ctx.set('Retry-After', String(retryAfterSeconds.outage))
     ctx.set('Cache-Control', 'no-store')

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type nunjucks from 'nunjucks'
 import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 import type { Logger } from '../../platform/logger.ts'
+import { currentRequest } from '../../platform/request-scope.ts'
 import { errorReference } from '../../platform/security.ts'
 import { findAccountById } from '../accounts/accounts.ts'
 import { acrSatisfies, supportedAcrValues } from '../accounts/factors.ts'
@@ -40,6 +41,16 @@ export const providerRoutes = {
 
 const discoveryPaths = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'])
 
+/** The metrics label for a provider path: its endpoint, with `/*` for what follows (`/auth/*`). */
+export function providerRouteFamily(path: string): string | undefined {
+  if (discoveryPaths.has(path)) return path
+  for (const route of Object.values(providerRoutes)) {
+    if (path === route) return route
+    if (path.startsWith(route + '/')) return route + '/*'
+  }
+  return undefined
+}
+
 export function isProviderPath(path: string): boolean {
   if (discoveryPaths.has(path)) return true
   return Object.values(providerRoutes).some((route) => path === route || path.startsWith(route + '/'))
@@ -60,7 +71,8 @@ export interface ProviderOptions {
 
 function referenceOf(ctx: KoaContextWithOIDC): string {
   const state = ctx.state as { errorReference?: string }
-  return state.errorReference ??= errorReference()
+  // The request's id (request-log.ts), as on Express' own 500 page.
+  return state.errorReference ??= currentRequest()?.id ?? errorReference()
 }
 
 export function cookieNames(secure: boolean) {
@@ -213,7 +225,10 @@ export function createProvider(options: ProviderOptions): Provider {
 
   const provider = new Provider(options.issuer, configuration)
   provider.proxy = options.trustProxy
-  provider.on('server_error', (ctx: KoaContextWithOIDC, error) => options.log.error({ err: error, path: ctx.path, reference: referenceOf(ctx) }, 'provider error'))
+  provider.on('server_error', (ctx: KoaContextWithOIDC, error) => {
+    const reference = referenceOf(ctx)
+    options.log.error({ err: error, requestId: reference, path: ctx.path, reference }, 'provider error')
+  })
   // A service that could not be told of a sign-out keeps its session until it times out: worth knowing.
   provider.on('backchannel.error', (_ctx, error, client) => options.log.warn({ err: error, clientId: client.clientId }, 'back-channel logout not delivered'))
   // A path under the provider's routes that none of them answers (say /token/nope) would get

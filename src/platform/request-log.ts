@@ -1,0 +1,150 @@
+import type http from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { pinoHttp } from 'pino-http'
+import type { Logger } from './logger.ts'
+import type { ServiceMetrics } from './metrics.ts'
+import { inRequestScope } from './request-scope.ts'
+import { errorReference } from './security.ts'
+
+/**
+ * One log line per request, when it completes (docs/operations.md, "Logs"): its id, method,
+ * route, status and duration. Nothing else of the request is logged: never the query
+ * string, the body, a cookie or the Authorization header (docs/security.md, "secrets and
+ * logs"). Every request is also counted in the node's metrics, and runs in a request
+ * scope (request-scope.ts) that carries its id and the metrics.
+ */
+
+/** An `X-Request-Id` we take as given (from a proxy): a short token of safe characters. */
+const safeRequestId = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+/**
+ * The request's id: the proxy's, if it is a safe short token, else one of ours in the form
+ * support can read out ("K7QF-3XMA"). It is sent back as `X-Request-Id` and is the
+ * reference on the 500 page, so what a person reads out finds the log lines.
+ */
+export function requestIdFor(header: string | string[] | undefined): string {
+  return typeof header === 'string' && safeRequestId.test(header) ? header : errorReference()
+}
+
+export interface RequestObserverOptions {
+  log: Logger
+  metrics?: ServiceMetrics | undefined
+  /**
+   * A metrics label for a path no Express route matched (the provider's endpoints, say):
+   * paths themselves would make a label per URL. Unknown paths are counted as "unmatched".
+   */
+  routeFamily?: (path: string) => string | undefined
+}
+
+export type RequestObserver = (req: http.IncomingMessage, res: http.ServerResponse, handle: () => void) => void
+
+export function observeRequests(options: RequestObserverOptions): RequestObserver {
+  const summary = (req: http.IncomingMessage, res: http.ServerResponse, durationMs: number) => ({
+    method: req.method,
+    route: routeOf(req, options.routeFamily),
+    status: res.statusCode,
+    durationMs,
+    ...(res.writableFinished ? {} : { aborted: true })
+  })
+  const logger = pinoHttp({
+    logger: options.log,
+    customAttributeKeys: { reqId: 'requestId' },
+    quietReqLogger: true,
+    quietResLogger: true,
+    // Only what we choose reaches a line: the request object itself is never serialised.
+    wrapSerializers: false,
+    serializers: { req: () => undefined, res: () => undefined },
+    genReqId(req, res) {
+      const id = requestIdFor(req.headers['x-request-id'])
+      res.setHeader('X-Request-Id', id)
+      return id
+    },
+    customLogLevel: (_req, res, error) => error || res.statusCode >= 500 ? 'error' : 'info',
+    customSuccessObject: (req, res, base) => summary(req, res, (base as { responseTime: number }).responseTime),
+    customErrorObject: (req, res, _error, base) => summary(req, res, (base as { responseTime: number }).responseTime),
+    customSuccessMessage: () => 'request completed',
+    customErrorMessage: () => 'request completed'
+  })
+
+  return function observe(req, res, handle) {
+    const started = performance.now()
+    const route = captureRoute(req)
+    logger(req, res)
+    if (options.metrics) {
+      const metrics = options.metrics
+      let counted = false
+      const count = () => {
+        if (counted) return
+        counted = true
+        const label = route.pattern() ?? fixedRouteLabel(pathOf(req)) ?? options.routeFamily?.(pathOf(req)) ?? 'unmatched'
+        metrics.observeRequest(req.method ?? 'GET', label, res.statusCode, (performance.now() - started) / 1000)
+      }
+      res.once('finish', count)
+      res.once('close', count)
+    }
+    inRequestScope({ id: String(req.id), metrics: options.metrics }, handle)
+  }
+}
+
+function pathOf(req: http.IncomingMessage): string {
+  return (req.url ?? '').split('?', 1)[0]!
+}
+
+/** Paths every node answers without a route: health checks and static assets. */
+function fixedRouteLabel(path: string): string | undefined {
+  if (path === '/healthz' || path === '/readyz') return path
+  if (path.startsWith('/assets/')) return '/assets/*'
+  return undefined
+}
+
+const captured = new WeakMap<http.IncomingMessage, { pattern(): string | undefined }>()
+
+/**
+ * The route for the log line: the matched pattern where Express knows it, else the
+ * service's name for the path's family (the provider's `/auth/*`: what follows `/auth/`
+ * is the value of a cookie), else the path (never the query).
+ */
+function routeOf(req: http.IncomingMessage, routeFamily: ((path: string) => string | undefined) | undefined): string {
+  return captured.get(req)?.pattern() ?? routeFamily?.(pathOf(req)) ?? pathOf(req)
+}
+
+/**
+ * Express sets `req.route` as it enters the route that matches, and `req.params` at every
+ * layer; by the time the response is sent an error may have unwound `req.baseUrl`. So the
+ * pattern is taken when the route is entered: the mount path with its parameters'
+ * values put back as `:name` (`/interaction/:uid`), then the route's own path (`/login`).
+ */
+function captureRoute(req: http.IncomingMessage): { pattern(): string | undefined } {
+  let route: unknown
+  let params: unknown
+  let pattern: string | undefined
+  const seen = new Map<string, string>()
+  const request = req as http.IncomingMessage & { baseUrl?: string }
+  Object.defineProperty(req, 'params', {
+    configurable: true, enumerable: true,
+    get: () => params,
+    set(value: unknown) {
+      params = value
+      if (value && typeof value === 'object') {
+        for (const [name, given] of Object.entries(value)) if (typeof given === 'string' && given !== '') seen.set(name, given)
+      }
+    }
+  })
+  Object.defineProperty(req, 'route', {
+    configurable: true, enumerable: true,
+    get: () => route,
+    set(value: unknown) {
+      route = value
+      const path = (value as { path?: unknown } | undefined)?.path
+      if (typeof path !== 'string') return
+      const base = (request.baseUrl ?? '').split('/').map((segment) => {
+        for (const [name, given] of seen) if (segment === given || segment === encodeURIComponent(given)) return `:${name}`
+        return segment
+      }).join('/')
+      pattern = base + (path === '/' && base !== '' ? '' : path)
+    }
+  })
+  const result = { pattern: () => pattern }
+  captured.set(req, result)
+  return result
+}
