@@ -32,11 +32,14 @@ import { printTable, type Row } from './bench/table.ts'
  * Backends: PostgreSQL + Redis (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres,
  * TEST_REDIS_URL, default redis://127.0.0.1:6379; databases of its own, dropped after; Redis
  * keys under a prefix of its own, deleted after) and the embedded PGlite (a temporary DATA_DIR).
+ * `--cpu-prof` profiles both services (see scripts/bench/profile-summary.ts).
  * The full run (not --quick) also loads the large dataset (`npm run dataset`) and times
  * the queries issue 9 names at 1,000 rows and at full size.
  */
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
+// `--cpu-prof`: Sign-in and Placements write V8 CPU profiles (to bench-profiles/) for `node scripts/bench/profile-summary.ts`.
+const profileFlags = (service: string) => argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=bench-profiles/${service}`] : []
 const backendArgument = argv.includes('--backend') ? argv[argv.indexOf('--backend') + 1] : undefined
 const backends = (backendArgument ? [backendArgument] : ['postgres', 'pglite']) as Array<'postgres' | 'pglite'>
 const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -67,8 +70,8 @@ const argon2 = JSON.parse(await runPinned(0, ['scripts/bench/baselines.ts', 'arg
 rows.push({ measure: 'Argon2id verifications/s on core 0 (the limit)', raw: `${argon2.perSecond.toFixed(0)}/s (${argon2.msEach.toFixed(1)} ms each)` })
 
 // One account per sign-in (an app code is accepted once per 30-second step): enough to
-// sign in at the hash limit just measured (and a half again) for the whole measurement.
-const accountsPerRun = Math.ceil(1.5 * argon2.perSecond * timing.signInMs / 1000) + signInConcurrency * (timing.warmUp + 1)
+// sign in at twice the hash limit just measured (or 200 a second) for the whole measurement.
+const accountsPerRun = Math.ceil(Math.max(200, 2 * argon2.perSecond) * timing.signInMs / 1000) + signInConcurrency * (timing.warmUp + 1)
 let expressPerSecond: number | undefined
 const passwordHash = await hashPassword(password)
 
@@ -150,8 +153,8 @@ for (const backend of backends) {
     // 3. Our services, each its own process on core 0.
     log(`${label}: starting Sign-in and Placements`)
     // Started together, as `npm start` starts both: each must answer within 10 s.
-    const signin = runPinned(0, ['src/start.ts'], signinEnv)
-    const placements = runPinned(0, ['src/start.ts'], placementsEnv)
+    const signin = runPinned(0, ['src/start.ts'], signinEnv, profileFlags(`signin-${backend}`))
+    const placements = runPinned(0, ['src/start.ts'], placementsEnv, profileFlags(`placements-${backend}`))
     services.push(signin, placements)
     const [signinStartMs, placementsStartMs] = await Promise.all([waitUntilAnswers(`${signinUrl}/readyz`, signin), waitUntilAnswers(`${placementsUrl}/readyz`, placements)])
     await new Promise((resolve) => setTimeout(resolve, 1000))
