@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Redis } from 'ioredis'
@@ -47,6 +47,9 @@ const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const timing = quick
   ? { signInMs: 4000, warmUp: 2, pageMs: 3000, pageRequests: undefined as number | undefined, argon2Ms: 2000, expressMs: 2000 }
   : { signInMs: 15_000, warmUp: 4, pageMs: undefined as number | undefined, pageRequests: 30_000, argon2Ms: 5000, expressMs: 5000 }
+// BENCH_SIGNIN_SECONDS / BENCH_PAGE_SECONDS: measure longer (for a profile, say).
+if (process.env.BENCH_SIGNIN_SECONDS) timing.signInMs = Number(process.env.BENCH_SIGNIN_SECONDS) * 1000
+if (process.env.BENCH_PAGE_SECONDS) Object.assign(timing, { pageMs: Number(process.env.BENCH_PAGE_SECONDS) * 1000, pageRequests: undefined })
 const signInConcurrency = 8
 const pageConnections = 8
 const serverThreads = '2'
@@ -54,8 +57,13 @@ const log = (message: string) => console.warn(`${new Date().toISOString().slice(
 const password = 'a bench password nobody would choose 2026'
 const rows: Row[] = []
 
+const percent = (share: number) => `${(share * 100).toFixed(1)} %`
+
 async function load<T>(job: SignInJob | PagesJob): Promise<T> {
-  const loader = runPinned(1, ['scripts/bench/load.ts', JSON.stringify(job)], {})
+  const jobFile = path.join(tmpdir(), `bench-job-${randomBytes(4).toString('hex')}.json`)
+  writeFileSync(jobFile, JSON.stringify(job))
+  const loader = runPinned(1, ['scripts/bench/load.ts', jobFile], {})
+  loader.finished.finally(() => rmSync(jobFile, { force: true })).catch(() => {})
   return JSON.parse(await loader.finished) as T
 }
 
@@ -66,13 +74,13 @@ async function freePort(): Promise<number> {
 
 // 1. The hash limit on core 0.
 log('Argon2id verifications on core 0…')
-const argon2 = JSON.parse(await runPinned(0, ['scripts/bench/baselines.ts', 'argon2', String(timing.argon2Ms)], { UV_THREADPOOL_SIZE: '1' }).finished) as { perSecond: number, msEach: number }
-rows.push({ measure: 'Argon2id verifications/s on core 0 (the limit)', raw: `${argon2.perSecond.toFixed(0)}/s (${argon2.msEach.toFixed(1)} ms each)` })
+const argon2 = JSON.parse(await runPinned(0, ['scripts/bench/baselines.ts', 'argon2', String(timing.argon2Ms)], { UV_THREADPOOL_SIZE: '1' }).finished) as { perSecond: number, msEach: number, cpuMsEach: number }
+rows.push({ measure: 'Argon2id verifications/s on core 0 (the limit)', raw: `${argon2.perSecond.toFixed(0)}/s (${argon2.msEach.toFixed(1)} ms each; CPU ${argon2.cpuMsEach.toFixed(1)} ms each)` })
 
 // One account per sign-in (an app code is accepted once per 30-second step): enough to
 // sign in at twice the hash limit just measured (or 200 a second) for the whole measurement.
 const accountsPerRun = Math.ceil(Math.max(200, 2 * argon2.perSecond) * timing.signInMs / 1000) + signInConcurrency * (timing.warmUp + 1)
-let expressPerSecond: number | undefined
+let express: (LoadResult & { serverCpuMs: number }) | undefined
 const passwordHash = await hashPassword(password)
 
 for (const backend of backends) {
@@ -147,7 +155,7 @@ for (const backend of backends) {
     log(`${label}: bare oidc-provider sign-ins…`)
     const bare = runPinned(0, ['scripts/bench/baselines.ts', 'provider', String(barePort)], { ...signinEnv, UV_THREADPOOL_SIZE: serverThreads })
     await waitForReady(bare)
-    const bareResult = await load<SignInResult>(signInJob(`http://127.0.0.1:${barePort}`, { ...bareClient }, bareAccounts))
+    const bareResult = await load<SignInResult>(signInJob(`http://127.0.0.1:${barePort}`, { ...bareClient }, bareAccounts, bare.child.pid!))
     await bare.stop()
 
     // 3. Our services, each its own process on core 0.
@@ -161,33 +169,38 @@ for (const backend of backends) {
     const idle = { signin: rssMb(signin.child.pid!), placements: rssMb(placements.child.pid!) }
 
     log(`${label}: complete sign-ins…`)
-    const ours = await load<SignInResult>(signInJob(signinUrl, rpClient, ourAccounts))
+    const ours = await load<SignInResult>(signInJob(signinUrl, rpClient, ourAccounts, signin.child.pid!))
 
     log(`${label}: signed-in Placements page…`)
     const http = new HttpSession()
     const page = await signInToPlacements(http, placementsUrl, pageAccount)
     const cookie = http.cookies(page.url).map((c) => `${c.name}=${c.value}`).join('; ')
-    const pages = await load<LoadResult>({ kind: 'pages', url: page.url, cookie, connections: pageConnections, durationMs: timing.pageMs, requests: timing.pageRequests })
+    const pages = await load<LoadResult & { serverCpuMs: number }>({ kind: 'pages', url: page.url, cookie, connections: pageConnections, durationMs: timing.pageMs, requests: timing.pageRequests, serverPid: placements.child.pid! })
     if (pages.wrongStatus > 0) throw new Error(`${pages.wrongStatus} page requests did not answer 200`)
     const after = { signin: rssMb(signin.child.pid!), placements: rssMb(placements.child.pid!) }
     for (const service of services.splice(0)) await service.stop()
 
-    if (expressPerSecond === undefined) {
+    if (express === undefined) {
       log('bare Express on a fixed page of the same size…')
       const expressPort = await freePort()
-      const express = runPinned(0, ['scripts/bench/baselines.ts', 'express', String(expressPort), String(page.text.length)], { UV_THREADPOOL_SIZE: serverThreads })
-      await waitForReady(express)
-      expressPerSecond = (await load<LoadResult>({ kind: 'pages', url: `http://127.0.0.1:${expressPort}/`, cookie: '', connections: pageConnections, durationMs: timing.expressMs })).perSecond
-      await express.stop()
-      rows.push({ measure: `bare Express, fixed ${(page.text.length / 1024).toFixed(0)} KB page, req/s`, raw: `${expressPerSecond.toFixed(0)}/s` })
+      const server = runPinned(0, ['scripts/bench/baselines.ts', 'express', String(expressPort), String(page.text.length)], { UV_THREADPOOL_SIZE: serverThreads })
+      await waitForReady(server)
+      express = await load<LoadResult & { serverCpuMs: number }>({ kind: 'pages', url: `http://127.0.0.1:${expressPort}/`, cookie: '', connections: pageConnections, durationMs: timing.expressMs, serverPid: server.child.pid! })
+      await server.stop()
+      rows.push({ measure: `bare Express, fixed ${(page.text.length / 1024).toFixed(0)} KB page, req/s`, raw: `${express.perSecond.toFixed(0)}/s (CPU ${(1000 * express.serverCpuMs / express.requests).toFixed(0)} µs each)` })
     }
 
-    const overhead = 1000 / ours.perSecond - argon2.msEach
+    // Ratios from CPU time (the server's own, all threads, during the measurement): on a
+    // core shared with other work, rates vary with that work; CPU per operation much less.
+    const cpuPerSignIn = ours.serverCpuMs / ours.signIns
+    const barePerSignIn = bareResult.serverCpuMs / bareResult.signIns
+    const cpuPerPage = pages.serverCpuMs / pages.requests
+    const cpuPerExpress = express.serverCpuMs / express.requests
     rows.push(
-      { measure: `${label}: bare oidc-provider sign-ins/s (floor)`, raw: `${bareResult.perSecond.toFixed(1)}/s, p95 ${bareResult.p95Ms.toFixed(0)} ms`, ratio: bareResult.perSecond / argon2.perSecond, note: 'of the hash limit' },
-      { measure: `${label}: complete sign-ins/s (password + app code)`, raw: `${ours.perSecond.toFixed(1)}/s, p95 ${ours.p95Ms.toFixed(0)} ms (n=${ours.signIns})`, ratio: ours.perSecond / argon2.perSecond, target: backend === 'postgres' ? 0.55 : 0.40, note: 'of the hash limit' },
-      { measure: `${label}: CPU per sign-in beyond the hash`, raw: `${overhead.toFixed(1)} ms (floor: ${(1000 / bareResult.perSecond - argon2.msEach).toFixed(1)} ms)`, atMost: backend === 'postgres' ? 5 : undefined, value: overhead, unit: 'ms' },
-      { measure: `${label}: signed-in page req/s`, raw: `${pages.perSecond.toFixed(0)}/s, p50 ${pages.p50Ms.toFixed(1)} ms (n=${pages.requests})`, ratio: pages.perSecond / expressPerSecond, target: backend === 'postgres' ? 0.25 : 0.12, note: 'of bare Express' },
+      { measure: `${label}: bare oidc-provider sign-in (floor)`, raw: `${bareResult.perSecond.toFixed(1)}/s, p95 ${bareResult.p95Ms.toFixed(0)} ms; CPU ${barePerSignIn.toFixed(1)} ms each`, ratio: argon2.cpuMsEach / barePerSignIn, note: 'of the hash limit' },
+      { measure: `${label}: complete sign-in (password + app code)`, raw: `${ours.perSecond.toFixed(1)}/s, p95 ${ours.p95Ms.toFixed(0)} ms (n=${ours.signIns}); CPU ${cpuPerSignIn.toFixed(1)} ms each; by rate ${percent(ours.perSecond / argon2.perSecond)}`, ratio: argon2.cpuMsEach / cpuPerSignIn, target: backend === 'postgres' ? 0.55 : 0.40, note: 'of the hash limit' },
+      { measure: `${label}: CPU per sign-in beyond the hash`, raw: `ours ${(cpuPerSignIn - argon2.cpuMsEach).toFixed(1)} ms, floor ${(barePerSignIn - argon2.cpuMsEach).toFixed(1)} ms`, atMost: backend === 'postgres' ? 5 : undefined, value: cpuPerSignIn - argon2.cpuMsEach, unit: 'ms' },
+      { measure: `${label}: signed-in page`, raw: `${pages.perSecond.toFixed(0)}/s, p50 ${pages.p50Ms.toFixed(1)} ms (n=${pages.requests}); CPU ${(1000 * cpuPerPage).toFixed(0)} µs each; by rate ${percent(pages.perSecond / express.perSecond)}`, ratio: cpuPerExpress / cpuPerPage, target: backend === 'postgres' ? 0.25 : 0.12, note: 'of bare Express' },
       { measure: `${label}: signed-in page p99, 8 connections`, raw: `${pages.p99Ms.toFixed(1)} ms`, atMost: 15, value: pages.p99Ms, unit: 'ms' },
       { measure: `${label}: Sign-in RSS idle`, raw: `${idle.signin.toFixed(0)} MB`, atMost: backend === 'postgres' ? 120 : 300, value: idle.signin, unit: 'MB' },
       { measure: `${label}: Sign-in RSS growth after sign-ins`, raw: `${idle.signin.toFixed(0)} → ${after.signin.toFixed(0)} MB (${ours.signIns} sign-ins, 8 requests each)`, atMost: backend === 'postgres' ? 0.25 : undefined, value: after.signin / idle.signin - 1, unit: '%' },
@@ -206,8 +219,8 @@ if (!quick && !argv.includes('--no-dataset')) rows.push(...await datasetQueries(
 
 printTable(rows)
 
-function signInJob(issuer: string, client: { clientId: string, secret: string, redirectUri: string }, accounts: BenchAccount[]): SignInJob {
-  return { kind: 'sign-ins', issuer, clientId: client.clientId, secret: client.secret, redirectUri: client.redirectUri, accounts, concurrency: signInConcurrency, durationMs: timing.signInMs, warmUp: timing.warmUp }
+function signInJob(issuer: string, client: { clientId: string, secret: string, redirectUri: string }, accounts: BenchAccount[], serverPid: number): SignInJob {
+  return { kind: 'sign-ins', issuer, clientId: client.clientId, secret: client.secret, redirectUri: client.redirectUri, accounts, concurrency: signInConcurrency, durationMs: timing.signInMs, warmUp: timing.warmUp, serverPid }
 }
 
 /** Placements' sign-in link, Sign-in's form, the app code, back through the callback: the page it lands on. */

@@ -1,12 +1,14 @@
+import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { HttpSession } from '../../test/support/http-client.ts'
 import { beginFlow, discover, finishFlow, followToCallbackOrPage, openSignIn, submit } from '../../test/support/oidc-flow.ts'
 import { passSecondFactor } from '../../test/support/second-factor.ts'
 import { httpLoad, percentile } from './http-load.ts'
+import { cpuMs } from './processes.ts'
 
 /**
  * The load process of `npm run bench`, run on the other core (`taskset -c 1`) from the
- * server it measures. Reads one job (JSON) from its argument, prints one result (JSON).
+ * server it measures. Reads one job (JSON) from the file named by its argument, prints one result (JSON).
  *
  * - `sign-ins`: complete OpenID Connect sign-ins as a relying party makes them, with
  *   openid-client: authorization request → sign-in page → password → authenticator-app
@@ -24,6 +26,8 @@ export interface SignInJob {
   concurrency: number
   durationMs: number
   warmUp: number
+  /** The server's process: its CPU time is read at the start and end of the measurement. */
+  serverPid: number
 }
 
 export interface PagesJob {
@@ -33,6 +37,7 @@ export interface PagesJob {
   connections: number
   requests?: number
   durationMs?: number
+  serverPid: number
 }
 
 export interface SignInResult {
@@ -41,6 +46,8 @@ export interface SignInResult {
   perSecond: number
   p50Ms: number
   p95Ms: number
+  /** The server's CPU time during the measurement. */
+  serverCpuMs: number
   failures: string[]
 }
 
@@ -69,6 +76,7 @@ async function signIns(job: SignInJob): Promise<SignInResult> {
   }))
   const latencies: number[] = []
   const failures: string[] = []
+  const cpuBefore = cpuMs(job.serverPid)
   const begun = performance.now()
   const deadline = begun + job.durationMs
   await Promise.all(Array.from({ length: job.concurrency }, async () => {
@@ -84,14 +92,22 @@ async function signIns(job: SignInJob): Promise<SignInResult> {
     }
   }))
   const seconds = (performance.now() - begun) / 1000
+  const serverCpuMs = cpuMs(job.serverPid) - cpuBefore
   latencies.sort((a, b) => a - b)
-  return { signIns: latencies.length, seconds, perSecond: latencies.length / seconds, p50Ms: percentile(latencies, 0.5), p95Ms: percentile(latencies, 0.95), failures: failures.slice(0, 3) }
+  return { signIns: latencies.length, seconds, perSecond: latencies.length / seconds, p50Ms: percentile(latencies, 0.5), p95Ms: percentile(latencies, 0.95), serverCpuMs, failures: failures.slice(0, 3) }
 }
 
 if (import.meta.main) {
-  const job = JSON.parse(process.argv[2]!) as SignInJob | PagesJob
-  const result = job.kind === 'sign-ins'
-    ? await signIns(job)
-    : await httpLoad({ url: job.url, headers: { cookie: job.cookie }, connections: job.connections, requests: job.requests, durationMs: job.durationMs })
+  const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as SignInJob | PagesJob
+  let result: unknown
+  if (job.kind === 'sign-ins') {
+    result = await signIns(job)
+  } else {
+    // A short warm-up first (JIT, pools), then the measurement.
+    await httpLoad({ url: job.url, headers: { cookie: job.cookie }, connections: job.connections, requests: 200 })
+    const cpuBefore = cpuMs(job.serverPid)
+    const pages = await httpLoad({ url: job.url, headers: { cookie: job.cookie }, connections: job.connections, requests: job.requests, durationMs: job.durationMs })
+    result = { ...pages, serverCpuMs: cpuMs(job.serverPid) - cpuBefore }
+  }
   process.stdout.write(JSON.stringify(result))
 }

@@ -52,6 +52,18 @@ export function rssMb(pid: number): number {
   return kb / 1024
 }
 
+/**
+ * CPU time a process has used so far (user + system, all its threads: the hashing pool
+ * too), in ms. Rates on a shared core vary with whatever else runs on it; CPU time per
+ * operation much less, so the ratios are taken from it.
+ */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
 /** Polls a URL until it answers 200 (or the process exits): the milliseconds it took. */
 export async function waitUntilAnswers(url: string, process: Pinned, timeoutMs = 60_000): Promise<number> {
   const begun = Date.now()

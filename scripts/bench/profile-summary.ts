@@ -4,7 +4,8 @@ import path from 'node:path'
 /**
  * `node scripts/bench/profile-summary.ts bench-profiles/signin-postgres`: where a
  * service's CPU went in a `npm run bench -- --cpu-prof` run, from V8's CPU profile
- * (self time, summed): by package or project folder, and the top functions.
+ * (self time, summed, from the first idle second after start-up): by package or
+ * project folder, and the top functions.
  */
 interface ProfileNode {
   id: number
@@ -35,7 +36,17 @@ for (const file of readdirSync(directory).filter((name) => name.endsWith('.cpupr
   const profile = JSON.parse(readFileSync(path.join(directory, file), 'utf8')) as Profile
   const offset = nodes.size * 10
   for (const node of profile.nodes) nodes.set(node.id + offset * 1_000_000, node)
+  // Start-up is not the cost of a request: skip everything before the first second-long
+  // idle stretch (the bench waits a second after the service is ready, before its load).
+  const idleIds = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id))
+  let idleRun = 0
+  let from = 0
+  for (let i = 0; i < profile.samples.length && from === 0; i++) {
+    idleRun = idleIds.has(profile.samples[i]!) ? idleRun + (profile.timeDeltas[i] ?? 0) : 0
+    if (idleRun >= 800_000) from = i
+  }
   profile.samples.forEach((id, i) => {
+    if (i < from) return
     const key = id + offset * 1_000_000
     const delta = profile.timeDeltas[i] ?? 0
     selfTime.set(key, (selfTime.get(key) ?? 0) + delta)
