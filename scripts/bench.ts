@@ -22,7 +22,7 @@ import { datasetQueries } from './bench/dataset-queries.ts'
 import { printTable, type Row } from './bench/table.ts'
 
 /**
- * `npm run bench [-- --quick] [-- --backend postgres|pglite] [-- --no-dataset]`: issue 9's
+ * `npm run bench [-- --quick] [-- --backend postgres|pglite] [-- --no-dataset | --dataset-reuse]`: issue 9's
  * measures, in one run, on one core. Every server (Sign-in, Placements, and the baselines:
  * Argon2id, bare Express, bare oidc-provider) runs as its own process pinned to core 0
  * (`taskset -c 0`); every load generator runs as a separate process on core 1. Prints a
@@ -32,7 +32,9 @@ import { printTable, type Row } from './bench/table.ts'
  * Backends: PostgreSQL + Redis (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres,
  * TEST_REDIS_URL, default redis://127.0.0.1:6379; databases of its own, dropped after; Redis
  * keys under a prefix of its own, deleted after) and the embedded PGlite (a temporary DATA_DIR).
- * `--cpu-prof` profiles both services (see scripts/bench/profile-summary.ts).
+ * `--dataset-reuse` measures the full size in the databases `npm run dataset` filled
+ * (bench_dataset_signin, bench_dataset_placements) instead of loading it afresh (which
+ * takes 5 to 11 minutes). `--cpu-prof` profiles both services (see scripts/bench/profile-summary.ts).
  * The full run (not --quick) also loads the large dataset (`npm run dataset`) and times
  * the queries issue 9 names at 1,000 rows and at full size.
  */
@@ -45,8 +47,9 @@ const backends = (backendArgument ? [backendArgument] : ['postgres', 'pglite']) 
 const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const timing = quick
-  ? { signInMs: 4000, warmUp: 2, pageMs: 3000, pageRequests: undefined as number | undefined, argon2Ms: 2000, expressMs: 2000 }
-  : { signInMs: 15_000, warmUp: 4, pageMs: undefined as number | undefined, pageRequests: 30_000, argon2Ms: 5000, expressMs: 5000 }
+  ? { signInMs: 4000, warmUp: 2, pageMs: 3000 as number | undefined, pageRequests: undefined as number | undefined, argon2Ms: 2000, expressMs: 2000 }
+  // 30,000 page requests (the memory target's count), or 45 s if that comes first.
+  : { signInMs: 15_000, warmUp: 4, pageMs: 45_000 as number | undefined, pageRequests: 30_000 as number | undefined, argon2Ms: 5000, expressMs: 5000 }
 // BENCH_SIGNIN_SECONDS / BENCH_PAGE_SECONDS: measure longer (for a profile, say).
 if (process.env.BENCH_SIGNIN_SECONDS) timing.signInMs = Number(process.env.BENCH_SIGNIN_SECONDS) * 1000
 if (process.env.BENCH_PAGE_SECONDS) Object.assign(timing, { pageMs: Number(process.env.BENCH_PAGE_SECONDS) * 1000, pageRequests: undefined })
@@ -215,7 +218,7 @@ for (const backend of backends) {
   }
 }
 
-if (!quick && !argv.includes('--no-dataset')) rows.push(...await datasetQueries(serverUrl, log))
+if (!quick && !argv.includes('--no-dataset')) rows.push(...await datasetQueries(serverUrl, log, { reuse: argv.includes('--dataset-reuse') }))
 
 printTable(rows)
 

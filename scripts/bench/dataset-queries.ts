@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomInt, randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { sql, type Kysely } from 'kysely'
 import pg from 'pg'
@@ -28,6 +28,8 @@ import type { Row } from './table.ts'
  */
 type Operation = { name: string, run: (i: number) => Promise<unknown> }
 const runs = 200
+// Each first sign-in binds its user: a reused dataset must be given users not bound by an earlier run.
+const firstSignInSeed = randomInt(1_000_000)
 
 function operations(signin: Kysely<SigninDatabase>, placements: Kysely<PlacementsDatabase>, size: DatasetSize, organisations: Array<{ id: string, name: string, urn: string | null, ukprn: string | null, provider_code: string | null }>, lastPage: number): Operation[] {
   const pick = <T>(values: T[], i: number) => values[(i * 7919) % values.length]!
@@ -37,7 +39,7 @@ function operations(signin: Kysely<SigninDatabase>, placements: Kysely<Placement
     { name: 'sign-in: account by email', run: (i) => findAccountByEmail(signin, datasetEmail((i * 7919) % size.accounts)) },
     {
       name: 'matching a first sign-in',
-      run: (i) => recordSignIn(placements, { sub: randomUUID(), email: datasetEmail((i * 104_729 + 17) % size.users), emailVerified: true, givenName: 'Dataset', familyName: 'Person' }, new Date())
+      run: (i) => recordSignIn(placements, { sub: randomUUID(), email: datasetEmail((i * 104_729 + firstSignInSeed) % size.users), emailVerified: true, givenName: 'Dataset', familyName: 'Person' }, new Date())
     },
     // A distinctive part of a name, as support types it: the name without its first 3 letters.
     { name: 'support search: part of a name', run: (i) => searchOrganisations(placements, pick(organisations, i).name.slice(3).toLowerCase(), 20, 0) },
@@ -56,32 +58,48 @@ function operations(signin: Kysely<SigninDatabase>, placements: Kysely<Placement
   ]
 }
 
-async function measure(signinUrl: string, placementsUrl: string, size: DatasetSize, load: boolean, log: (message: string) => void): Promise<Map<string, number>> {
+interface Opened {
+  signin: Kysely<SigninDatabase>
+  placements: Kysely<PlacementsDatabase>
+  operations: Operation[]
+}
+
+async function open(signinUrl: string, placementsUrl: string, size: DatasetSize, load: boolean, log: (message: string) => void): Promise<Opened> {
   const signin = await openDatabase<SigninDatabase>({ url: signinUrl })
   const placements = await openDatabase<PlacementsDatabase>({ url: placementsUrl })
-  try {
-    await migrate(signin as Kysely<unknown>, signinMigrations)
-    await migrate(placements as Kysely<unknown>, placementsMigrations)
-    if (load) await Promise.all([loadSignin(signin as Kysely<unknown>, size, log), loadPlacements(placements as Kysely<unknown>, size, log)])
-    await sql`analyze`.execute(placements)
-    const organisations = await placements.selectFrom('organisations').select(['id', 'name', 'urn', 'ukprn', 'provider_code']).execute()
-    const { total } = await auditTrail(placements, 1, 0)
-    const p95s = new Map<string, number>()
-    for (const operation of operations(signin, placements, size, organisations, Math.max(1, Math.ceil(total / auditPageSize)))) {
-      for (let i = 0; i < 20; i++) await operation.run(runs + i)
-      const times: number[] = []
-      for (let i = 0; i < runs; i++) {
+  await migrate(signin as Kysely<unknown>, signinMigrations)
+  await migrate(placements as Kysely<unknown>, placementsMigrations)
+  if (load) await Promise.all([loadSignin(signin as Kysely<unknown>, size, log), loadPlacements(placements as Kysely<unknown>, size, log)])
+  await sql`analyze`.execute(placements)
+  const organisations = await placements.selectFrom('organisations').select(['id', 'name', 'urn', 'ukprn', 'provider_code']).execute()
+  const { total } = await auditTrail(placements, 1, 0)
+  return { signin, placements, operations: operations(signin, placements, size, organisations, Math.max(1, Math.ceil(total / auditPageSize))) }
+}
+
+/**
+ * p95 of each operation at both sizes, the two sizes taking turns run by run, so a
+ * machine busy with other work slows both alike.
+ */
+async function measure(small: Opened, full: Opened): Promise<Array<{ name: string, smallMs: number, fullMs: number }>> {
+  const results: Array<{ name: string, smallMs: number, fullMs: number }> = []
+  for (const [index, smallOperation] of small.operations.entries()) {
+    const fullOperation = full.operations[index]!
+    for (let i = 0; i < 20; i++) {
+      await smallOperation.run(runs + i)
+      await fullOperation.run(runs + i)
+    }
+    const smallTimes: number[] = []
+    const fullTimes: number[] = []
+    for (let i = 0; i < runs; i++) {
+      for (const [operation, times] of [[smallOperation, smallTimes], [fullOperation, fullTimes]] as const) {
         const begun = performance.now()
         await operation.run(i)
         times.push(performance.now() - begun)
       }
-      p95s.set(operation.name, percentile(times.sort((a, b) => a - b), 0.95))
     }
-    return p95s
-  } finally {
-    await signin.destroy()
-    await placements.destroy()
+    results.push({ name: smallOperation.name, smallMs: percentile(smallTimes.sort((a, b) => a - b), 0.95), fullMs: percentile(fullTimes.sort((a, b) => a - b), 0.95) })
   }
+  return results
 }
 
 async function withDatabases<T>(serverUrl: string, tag: string, work: (signinUrl: string, placementsUrl: string) => Promise<T>): Promise<T> {
@@ -102,18 +120,33 @@ async function withDatabases<T>(serverUrl: string, tag: string, work: (signinUrl
 }
 
 export async function datasetQueries(serverUrl: string, log: (message: string) => void, options: { reuse?: boolean } = {}): Promise<Row[]> {
-  const small = scaled(0.001)
-  log('dataset: 1,000 rows…')
-  const smallP95 = await withDatabases(serverUrl, 'small', (signinUrl, placementsUrl) => measure(signinUrl, placementsUrl, small, true, log))
-  log('dataset: full size…')
   const urlOf = (name: string) => Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString()
-  const fullP95 = options.reuse
-    ? await measure(urlOf('bench_dataset_signin'), urlOf('bench_dataset_placements'), fullSize, false, log)
-    : await withDatabases(serverUrl, 'full', (signinUrl, placementsUrl) => measure(signinUrl, placementsUrl, fullSize, true, log))
-  return [...smallP95].map(([name, smallMs]) => {
-    const fullMs = fullP95.get(name)!
-    return { measure: `dataset: ${name}, p95`, raw: `${smallMs.toFixed(2)} ms at 1,000 rows → ${fullMs.toFixed(2)} ms at full size`, value: fullMs / smallMs, atMost: 1.5, unit: '×' as const }
+  const results = await withDatabases(serverUrl, 'small', async (smallSignin, smallPlacements) => {
+    log('dataset: 1,000 rows…')
+    const small = await open(smallSignin, smallPlacements, scaled(0.001), true, log)
+    try {
+      const atFullSize = async (signinUrl: string, placementsUrl: string) => {
+        log(options.reuse ? 'dataset: full size, as loaded by npm run dataset…' : 'dataset: full size (minutes)…')
+        const full = await open(signinUrl, placementsUrl, fullSize, !options.reuse, log)
+        try {
+          log('dataset: timing each operation at both sizes…')
+          return await measure(small, full)
+        } finally {
+          await full.signin.destroy()
+          await full.placements.destroy()
+        }
+      }
+      return options.reuse
+        ? await atFullSize(urlOf('bench_dataset_signin'), urlOf('bench_dataset_placements'))
+        : await withDatabases(serverUrl, 'full', atFullSize)
+    } finally {
+      await small.signin.destroy()
+      await small.placements.destroy()
+    }
   })
+  return results.map(({ name, smallMs, fullMs }) => (
+    { measure: `dataset: ${name}, p95`, raw: `${smallMs.toFixed(2)} ms at 1,000 rows → ${fullMs.toFixed(2)} ms at full size`, value: fullMs / smallMs, atMost: 1.5, unit: '×' as const }
+  ))
 }
 
 if (import.meta.main) {
