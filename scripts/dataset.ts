@@ -78,7 +78,7 @@ export async function loadPlacements(db: Kysely<unknown>, size: DatasetSize, log
   await sql`
     insert into organisations (kind, name, urn, ukprn, provider_code, created_at)
     select 'provider', (${textArray(places)})[1 + n % ${places.length}] || ' ' || (${textArray(providerKinds)})[1 + (n / ${places.length}) % ${providerKinds.length}] || ' ' || n,
-      null, (10000000 + n)::text, upper(lpad(to_hex(n + 4096), 3, '0')), ${now}
+      null, (10000000 + n)::text, (1 + n / 676)::text || chr(65 + (n / 26) % 26) || chr(65 + n % 26), ${now}
     from generate_series(0, ${providers - 1}::int) as n`.execute(db)
   log(`Placements: ${size.organisations} organisations`)
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import {
   CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, PostgresIntrospector, PostgresQueryCompiler, sql,
   type DatabaseConnection, type Dialect, type Driver, type QueryResult, type Transaction
@@ -37,12 +38,13 @@ export async function openDatabase<Schema>(location: DatabaseLocation, settings:
     pool.on('error', () => {})
     return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
   }
-  if ('memory' in location) return new Kysely<Schema>({ dialect: new PGliteDialect(await PGlite.create()) })
+  // pg_trgm (trigram indexes for searching by part of a name) is built in on a server; PGlite loads it only if offered.
+  if ('memory' in location) return new Kysely<Schema>({ dialect: new PGliteDialect(await PGlite.create({ extensions: { pg_trgm } })) })
   // One process at a time on a data folder (data-folder-lock.ts): taken before opening, released on destroy.
   const release = lockDataFolder(location.directory)
   try {
     fs.mkdirSync(location.directory, { recursive: true })
-    const client = await PGlite.create(location.directory)
+    const client = await PGlite.create(location.directory, { extensions: { pg_trgm } })
     const db = new Kysely<Schema>({ dialect: new PGliteDialect(client, release) })
     // Kysely hands destroy() on to the driver (which closes PGlite and gives the lock back)
     // only once the driver has been used: use it now, so closing always lets go.

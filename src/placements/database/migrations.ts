@@ -58,5 +58,15 @@ export const placementsMigrations: Record<string, Migration> = {
     }
   },
   '0004-platform-outbox-lease': outboxLeaseMigration,
-  '0005-platform-feedback': feedbackMigration
+  '0005-platform-feedback': feedbackMigration,
+  // Support search at the size of England (docs/performance.md): part of a name through a
+  // trigram index on exactly the expression the search compares, and provider codes as
+  // the search compares them (upper case). URN and UKPRN have their unique indexes.
+  '0006-organisation-search-indexes': {
+    async up(db: Kysely<unknown>) {
+      await sql`create extension if not exists pg_trgm`.execute(db)
+      await sql`create index organisations_name_trigram on organisations using gin ((replace(lower(name), '’', '''')) gin_trgm_ops)`.execute(db)
+      await sql`create index organisations_provider_code_upper on organisations (upper(provider_code))`.execute(db)
+    }
+  }
 }

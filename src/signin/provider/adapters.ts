@@ -162,17 +162,16 @@ class RedisAdapter implements Adapter {
     if (grantable.has(this.#model) && payload.grantId) {
       const grantKey = `${this.#prefix}grant:${payload.grantId}`
       multi.rpush(grantKey, key)
-      // The grant's list lives as long as its longest-lived member.
-      const ttl = await this.#redis.ttl(grantKey)
-      if (expiresIn && expiresIn > ttl) multi.expire(grantKey, expiresIn)
+      // The grant's list lives as long as its longest-lived member: an expiry is set when
+      // the list has none (NX) or a shorter one (GT), in the same round trip (Redis 7).
+      if (expiresIn) multi.expire(grantKey, expiresIn, 'NX').expire(grantKey, expiresIn, 'GT')
     }
     if (this.#model === 'Session' && typeof payload.accountId === 'string') {
       // Each account's sessions, for signing them out (ADR 11): a set that lives as long as its longest session.
       const accountKey = this.#accountKey(payload.accountId)
       multi.sadd(accountKey, id)
-      const ttl = await this.#redis.ttl(accountKey)
-      if (expiresIn && expiresIn > ttl) multi.expire(accountKey, expiresIn)
-      else if (!expiresIn) multi.persist(accountKey)
+      if (expiresIn) multi.expire(accountKey, expiresIn, 'NX').expire(accountKey, expiresIn, 'GT')
+      else multi.persist(accountKey)
     }
     if (payload.userCode) {
       multi.set(`${this.#prefix}userCode:${payload.userCode}`, id, ...(expiresIn ? ['EX', expiresIn] as const : []) as ['EX', number])
@@ -202,10 +201,8 @@ class RedisAdapter implements Adapter {
     const key = this.#key(id)
     const value = await this.#redis.get(key)
     if (!value) return
-    const ttl = await this.#redis.ttl(key)
     const payload = { ...JSON.parse(value) as AdapterPayload, consumed: Math.floor(Date.now() / 1000) }
-    if (ttl > 0) await this.#redis.set(key, JSON.stringify(payload), 'EX', ttl)
-    else await this.#redis.set(key, JSON.stringify(payload))
+    await this.#redis.set(key, JSON.stringify(payload), 'KEEPTTL')
   }
 
   async destroy(id: string): Promise<void> {

@@ -14,12 +14,12 @@ export function supportAuditRoutes(context: PlacementsContext): Router {
   router.get('/support/audit', requireSignedIn, requireSupport, async (req, res, next) => {
     const paging = requestedPage(req.query.page, auditPageSize)
     if (!paging) return next()
-    const { rows, total } = await auditTrail(context.db, paging.pageSize, paging.offset)
+    const { rows, total, exact } = await auditTrail(context.db, paging.pageSize, paging.offset)
     const pages = pageCount(total, paging.pageSize)
     if (paging.page > pages) return next()
     res.render('pages/support/audit.njk', {
       entries: rows.map(auditEntry),
-      showing: showing(paging, rows.length, total),
+      showing: showing(paging, rows.length, total, exact),
       pagination: pagination(paging.page, pages, (page) => page > 1 ? `/support/audit?page=${page}` : '/support/audit')
     })
   })

@@ -51,8 +51,9 @@ export function pagination(page: number, pages: number, href: (page: number) => 
   }
 }
 
-/** "Showing 21 to 28 of 28 results": where this page sits in the whole list. */
-export function showing(paging: Paging, count: number, total: number): string {
+/** "Showing 21 to 28 of 28 results": where this page sits in the whole list ("of about …" when the total is an estimate). */
+export function showing(paging: Paging, count: number, total: number, exact = true): string {
   if (total === 0) return 'No results'
+  if (!exact) return `Showing ${paging.offset + 1} to ${paging.offset + count} of about ${total.toLocaleString('en-GB')} results`
   return `Showing ${paging.offset + 1} to ${paging.offset + count} of ${total} ${total === 1 ? 'result' : 'results'}`
 }

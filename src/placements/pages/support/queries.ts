@@ -64,21 +64,44 @@ export interface AuditRow {
   details: Record<string, unknown>
 }
 
-/** The audit trail, newest first: `seq` is the order events were written in. */
-export async function auditTrail(db: Db, limit: number, offset: number): Promise<PageOf<AuditRow>> {
-  const [rows, count] = await Promise.all([
-    db.selectFrom('audit_events as e')
-      .leftJoin('users as actor', 'actor.id', 'e.actor_user_id')
-      .leftJoin('users as subject', 'subject.id', 'e.subject_user_id')
-      .leftJoin('organisations as o', 'o.id', 'e.organisation_id')
-      .select((eb) => [
-        'e.seq', 'e.at', 'e.event', 'e.outcome', 'e.details',
-        'actor.given_name as actorGivenName', 'actor.family_name as actorFamilyName', 'actor.email as actorEmail',
-        eb.fn.coalesce('e.email', 'subject.email').as('subjectEmail'),
-        'o.name as organisationName'
-      ])
-      .orderBy('e.seq', 'desc').limit(limit).offset(offset).execute(),
-    db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow()
-  ])
-  return { rows, total: Number(count.total) }
+/**
+ * Below this many audit events the total is counted; above it, PostgreSQL's own estimate
+ * (pg_class.reltuples, kept by ANALYZE and autovacuum) is shown as "about": counting ten
+ * million rows takes a second or more on every page (docs/performance.md).
+ */
+export const exactAuditCountUpTo = 100_000
+
+async function auditEventCount(db: Db): Promise<{ total: number, exact: boolean }> {
+  const { rows: [estimate] } = await sql<{ n: string }>`select reltuples::bigint as n from pg_class where oid = 'audit_events'::regclass`.execute(db)
+  const estimated = Number(estimate?.n ?? -1)
+  if (estimated > exactAuditCountUpTo) return { total: estimated, exact: false }
+  const count = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow()
+  return { total: Number(count.total), exact: true }
+}
+
+/**
+ * The audit trail, newest first: `seq` is the order events were written in. A page in
+ * the older half is read from the oldest end (`seq` ascending, then reversed), so the
+ * last page costs what the first does, whatever the size of the trail; with an exact
+ * total the pages are the same either way.
+ */
+export async function auditTrail(db: Db, limit: number, offset: number): Promise<PageOf<AuditRow> & { exact: boolean }> {
+  const { total, exact } = await auditEventCount(db)
+  const fromOldest = offset > total / 2
+  const query = db.selectFrom('audit_events as e')
+    .leftJoin('users as actor', 'actor.id', 'e.actor_user_id')
+    .leftJoin('users as subject', 'subject.id', 'e.subject_user_id')
+    .leftJoin('organisations as o', 'o.id', 'e.organisation_id')
+    .select((eb) => [
+      'e.seq', 'e.at', 'e.event', 'e.outcome', 'e.details',
+      'actor.given_name as actorGivenName', 'actor.family_name as actorFamilyName', 'actor.email as actorEmail',
+      eb.fn.coalesce('e.email', 'subject.email').as('subjectEmail'),
+      'o.name as organisationName'
+    ])
+  if (!fromOldest) return { rows: await query.orderBy('e.seq', 'desc').limit(limit).offset(offset).execute(), total, exact }
+  // Events after this page (older ones), and how many of this page exist (the last may be short).
+  const older = Math.max(0, total - offset - limit)
+  const take = Math.max(0, Math.min(limit, total - offset))
+  const rows = await query.orderBy('e.seq', 'asc').limit(take).offset(older).execute()
+  return { rows: rows.reverse(), total, exact }
 }

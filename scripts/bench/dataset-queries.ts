@@ -1,0 +1,157 @@
+import { randomInt, randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { sql, type Kysely } from 'kysely'
+import pg from 'pg'
+import { migrate, openDatabase } from '../../src/platform/database.ts'
+import { placementsMigrations } from '../../src/placements/database/migrations.ts'
+import type { PlacementsDatabase } from '../../src/placements/database/schema.ts'
+import { recordSignIn } from '../../src/placements/domain/sign-in.ts'
+import { findOrganisation, membersOf } from '../../src/placements/domain/users.ts'
+import { auditPageSize } from '../../src/placements/pages/support/audit.ts'
+import { auditTrail, searchOrganisations } from '../../src/placements/pages/support/queries.ts'
+import { findAccountByEmail } from '../../src/signin/accounts/accounts.ts'
+import { signinMigrations } from '../../src/signin/database/migrations.ts'
+import type { SigninDatabase } from '../../src/signin/database/schema.ts'
+import { datasetEmail, fullSize, loadPlacements, loadSignin, scaled, type DatasetSize } from '../dataset.ts'
+import { percentile } from './http-load.ts'
+import type { Row } from './table.ts'
+
+/**
+ * The dataset part of `npm run bench` (issue 9, "Scale"): the same operations, through
+ * the services' own functions, on a dataset of 1,000 rows and on the full one (`npm run
+ * dataset`: 1,000,000 accounts, 30,000 organisations, 1,000,000 memberships, 10,000,000
+ * audit events), on the PostgreSQL server, in databases of their own (`bench_dataset_*`),
+ * dropped afterwards. p95 of each, and the ratio full/small against the 1.5× target.
+ *
+ * `reuse: true` measures the full size in `bench_dataset_signin` / `bench_dataset_placements`
+ * as they are (loaded beforehand with `npm run dataset`), migrated, and keeps them.
+ */
+type Operation = { name: string, run: (i: number) => Promise<unknown> }
+const runs = 200
+// Each first sign-in binds its user: a reused dataset must be given users not bound by an earlier run.
+const firstSignInSeed = randomInt(1_000_000)
+
+function operations(signin: Kysely<SigninDatabase>, placements: Kysely<PlacementsDatabase>, size: DatasetSize, organisations: Array<{ id: string, name: string, urn: string | null, ukprn: string | null, provider_code: string | null }>, lastPage: number): Operation[] {
+  const pick = <T>(values: T[], i: number) => values[(i * 7919) % values.length]!
+  const schools = organisations.filter((o) => o.urn)
+  const providers = organisations.filter((o) => o.ukprn)
+  return [
+    { name: 'sign-in: account by email', run: (i) => findAccountByEmail(signin, datasetEmail((i * 7919) % size.accounts)) },
+    {
+      name: 'matching a first sign-in',
+      run: (i) => recordSignIn(placements, { sub: randomUUID(), email: datasetEmail((i * 104_729 + firstSignInSeed) % size.users), emailVerified: true, givenName: 'Dataset', familyName: 'Person' }, new Date())
+    },
+    // A distinctive part of a name, as support types it: the name without its first 3 letters.
+    { name: 'support search: part of a name', run: (i) => searchOrganisations(placements, pick(organisations, i).name.slice(3).toLowerCase(), 20, 0) },
+    { name: 'support search: URN', run: (i) => searchOrganisations(placements, pick(schools, i).urn!, 20, 0) },
+    { name: 'support search: UKPRN', run: (i) => searchOrganisations(placements, pick(providers, i).ukprn!, 20, 0) },
+    { name: 'support search: provider code (any case)', run: (i) => searchOrganisations(placements, pick(providers, i).provider_code!.toLowerCase(), 20, 0) },
+    {
+      name: "an organisation's users page",
+      run: async (i) => {
+        const organisation = await findOrganisation(placements, pick(organisations, i).id)
+        return membersOf(placements, organisation!.id)
+      }
+    },
+    { name: 'audit trail: first page', run: () => auditTrail(placements, auditPageSize, 0) },
+    { name: 'audit trail: last page', run: () => auditTrail(placements, auditPageSize, (lastPage - 1) * auditPageSize) }
+  ]
+}
+
+interface Opened {
+  signin: Kysely<SigninDatabase>
+  placements: Kysely<PlacementsDatabase>
+  operations: Operation[]
+}
+
+async function open(signinUrl: string, placementsUrl: string, size: DatasetSize, load: boolean, log: (message: string) => void): Promise<Opened> {
+  const signin = await openDatabase<SigninDatabase>({ url: signinUrl })
+  const placements = await openDatabase<PlacementsDatabase>({ url: placementsUrl })
+  await migrate(signin as Kysely<unknown>, signinMigrations)
+  await migrate(placements as Kysely<unknown>, placementsMigrations)
+  if (load) await Promise.all([loadSignin(signin as Kysely<unknown>, size, log), loadPlacements(placements as Kysely<unknown>, size, log)])
+  await sql`analyze`.execute(placements)
+  const organisations = await placements.selectFrom('organisations').select(['id', 'name', 'urn', 'ukprn', 'provider_code']).execute()
+  const { total } = await auditTrail(placements, 1, 0)
+  return { signin, placements, operations: operations(signin, placements, size, organisations, Math.max(1, Math.ceil(total / auditPageSize))) }
+}
+
+/**
+ * p95 of each operation at both sizes, the two sizes taking turns run by run, so a
+ * machine busy with other work slows both alike.
+ */
+async function measure(small: Opened, full: Opened): Promise<Array<{ name: string, smallMs: number, fullMs: number }>> {
+  const results: Array<{ name: string, smallMs: number, fullMs: number }> = []
+  for (const [index, smallOperation] of small.operations.entries()) {
+    const fullOperation = full.operations[index]!
+    for (let i = 0; i < 20; i++) {
+      await smallOperation.run(runs + i)
+      await fullOperation.run(runs + i)
+    }
+    const smallTimes: number[] = []
+    const fullTimes: number[] = []
+    for (let i = 0; i < runs; i++) {
+      for (const [operation, times] of [[smallOperation, smallTimes], [fullOperation, fullTimes]] as const) {
+        const begun = performance.now()
+        await operation.run(i)
+        times.push(performance.now() - begun)
+      }
+    }
+    results.push({ name: smallOperation.name, smallMs: percentile(smallTimes.sort((a, b) => a - b), 0.95), fullMs: percentile(fullTimes.sort((a, b) => a - b), 0.95) })
+  }
+  return results
+}
+
+async function withDatabases<T>(serverUrl: string, tag: string, work: (signinUrl: string, placementsUrl: string) => Promise<T>): Promise<T> {
+  const names = [`bench_dataset_${tag}_signin`, `bench_dataset_${tag}_placements`]
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  for (const name of names) await admin.query(`create database ${name}`)
+  await admin.end()
+  const urlOf = (name: string) => Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString()
+  try {
+    return await work(urlOf(names[0]!), urlOf(names[1]!))
+  } finally {
+    const cleanup = new pg.Client({ connectionString: serverUrl })
+    await cleanup.connect()
+    for (const name of names) await cleanup.query(`drop database if exists ${name} with (force)`)
+    await cleanup.end()
+  }
+}
+
+export async function datasetQueries(serverUrl: string, log: (message: string) => void, options: { reuse?: boolean } = {}): Promise<Row[]> {
+  const urlOf = (name: string) => Object.assign(new URL(serverUrl), { pathname: `/${name}` }).toString()
+  const results = await withDatabases(serverUrl, 'small', async (smallSignin, smallPlacements) => {
+    log('dataset: 1,000 rows…')
+    const small = await open(smallSignin, smallPlacements, scaled(0.001), true, log)
+    try {
+      const atFullSize = async (signinUrl: string, placementsUrl: string) => {
+        log(options.reuse ? 'dataset: full size, as loaded by npm run dataset…' : 'dataset: full size (minutes)…')
+        const full = await open(signinUrl, placementsUrl, fullSize, !options.reuse, log)
+        try {
+          log('dataset: timing each operation at both sizes…')
+          return await measure(small, full)
+        } finally {
+          await full.signin.destroy()
+          await full.placements.destroy()
+        }
+      }
+      return options.reuse
+        ? await atFullSize(urlOf('bench_dataset_signin'), urlOf('bench_dataset_placements'))
+        : await withDatabases(serverUrl, 'full', atFullSize)
+    } finally {
+      await small.signin.destroy()
+      await small.placements.destroy()
+    }
+  })
+  return results.map(({ name, smallMs, fullMs }) => (
+    { measure: `dataset: ${name}, p95`, raw: `${smallMs.toFixed(2)} ms at 1,000 rows → ${fullMs.toFixed(2)} ms at full size`, value: fullMs / smallMs, atMost: 1.5, unit: '×' as const }
+  ))
+}
+
+if (import.meta.main) {
+  // `node scripts/bench/dataset-queries.ts --reuse`: this part alone.
+  const { printTable } = await import('./table.ts')
+  const rows = await datasetQueries(process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', (message) => console.warn(message), { reuse: process.argv.includes('--reuse') })
+  printTable(rows)
+}

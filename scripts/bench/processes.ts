@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { repoRoot } from '../../test/support/service-node.ts'
+
+/**
+ * Processes of `npm run bench`, each pinned to one core with `taskset -c <core>` (which
+ * execs node, so the pid is node's own and its RSS can be read from /proc).
+ */
+export interface Pinned {
+  child: ChildProcess
+  output(): string
+  /** Resolves with what it printed on stdout, when it exits with 0. */
+  finished: Promise<string>
+  stop(): Promise<void>
+}
+
+const running = new Set<ChildProcess>()
+process.on('exit', () => { for (const child of running) child.kill('SIGKILL') })
+
+export function runPinned(core: number, args: string[], env: NodeJS.ProcessEnv, extraNodeFlags: string[] = []): Pinned {
+  const child = spawn('taskset', ['-c', String(core), process.execPath, ...extraNodeFlags, ...args], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  running.add(child)
+  let stdout = ''
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); output = (output + chunk.toString()).slice(-64 * 1024) })
+  child.stderr!.on('data', (chunk: Buffer) => { output = (output + chunk.toString()).slice(-64 * 1024) })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { running.delete(child); resolve(code) }))
+  const finished = exited.then((code) => {
+    if (code !== 0) throw new Error(`${args.join(' ')} exited with ${code}:\n${output}`)
+    return stdout
+  })
+  finished.catch(() => {})
+  return {
+    child,
+    output: () => output,
+    finished,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      await exited
+    }
+  }
+}
+
+/** Resident set size of a process, in MB (VmRSS). */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1])
+  return kb / 1024
+}
+
+/**
+ * CPU time a process has used so far (user + system, all its threads: the hashing pool
+ * too), in ms. Rates on a shared core vary with whatever else runs on it; CPU time per
+ * operation much less, so the ratios are taken from it.
+ */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** Polls a URL until it answers 200 (or the process exits): the milliseconds it took. */
+export async function waitUntilAnswers(url: string, process: Pinned, timeoutMs = 60_000): Promise<number> {
+  const begun = Date.now()
+  while (Date.now() - begun < timeoutMs) {
+    if (process.child.exitCode !== null) throw new Error(`exited before answering ${url}:\n${process.output()}`)
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) })
+      await response.arrayBuffer()
+      if (response.status === 200) return Date.now() - begun
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms:\n${process.output()}`)
+}
+
+/** Waits until a process prints `ready` on stderr. */
+export async function waitForReady(pinned: Pinned, timeoutMs = 30_000): Promise<void> {
+  const begun = Date.now()
+  while (!/\bready\b/.test(pinned.output())) {
+    if (pinned.child.exitCode !== null) throw new Error(`exited before it was ready:\n${pinned.output()}`)
+    if (Date.now() - begun > timeoutMs) throw new Error(`not ready within ${timeoutMs} ms:\n${pinned.output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

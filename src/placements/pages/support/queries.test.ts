@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { sql, type Kysely } from 'kysely'
+import { freshDatabase, type TestDatabase } from '../../../../test/support/databases.ts'
+import { migrate } from '../../../platform/database.ts'
+import { placementsMigrations } from '../../database/migrations.ts'
+import type { PlacementsDatabase } from '../../database/schema.ts'
+import { recordAudit } from '../../domain/audit.ts'
+import { auditTrail, searchOrganisations } from './queries.ts'
+
+/**
+ * The support console's reads at size (docs/performance.md): the audit trail's older
+ * pages are read from the oldest end, and a large trail's total is PostgreSQL's estimate;
+ * the organisation search uses its indexes (migration 0006) with the same answers.
+ */
+let database: TestDatabase<PlacementsDatabase>
+let db: Kysely<PlacementsDatabase>
+
+before(async () => {
+  database = await freshDatabase<PlacementsDatabase>()
+  db = database.db
+  await migrate(db as Kysely<unknown>, placementsMigrations)
+  const start = Date.parse('2026-11-01T09:00:00Z')
+  for (let n = 0; n < 123; n++) await recordAudit(db, { event: 'sign-in', email: `person.${n}@example.com` }, new Date(start + n * 1000))
+})
+after(() => database.drop())
+
+describe('audit trail paging', () => {
+  test('every page, read from either end, is the same slice of the trail newest first, the last one short', async () => {
+    const all = (await db.selectFrom('audit_events').select('email').orderBy('seq', 'desc').execute()).map((row) => row.email)
+    const pageSize = 10
+    const seen: Array<string | null> = []
+    for (let page = 0; page < 13; page++) {
+      const { rows, total, exact } = await auditTrail(db, pageSize, page * pageSize)
+      assert.equal(total, 123)
+      assert.equal(exact, true)
+      assert.deepEqual(rows.map((row) => row.subjectEmail), all.slice(page * pageSize, page * pageSize + pageSize), `page ${page + 1}`)
+      seen.push(...rows.map((row) => row.subjectEmail))
+    }
+    assert.equal(seen.length, 123)
+    assert.equal(seen.at(-1), 'person.0@example.com')
+  })
+
+  test('a trail PostgreSQL estimates at over 100,000 events shows the estimate, and its last page is still the oldest events', async () => {
+    // What ANALYZE would record for a large table, without writing 100,000 rows.
+    await sql`analyze audit_events`.execute(db)
+    await sql`update pg_class set reltuples = 250000 where oid = 'audit_events'::regclass`.execute(db)
+    try {
+      const first = await auditTrail(db, 50, 0)
+      assert.equal(first.exact, false)
+      assert.equal(first.total, 250_000)
+      assert.equal(first.rows[0]!.subjectEmail, 'person.122@example.com')
+      const last = await auditTrail(db, 50, 249_950)
+      assert.deepEqual(last.rows.map((row) => row.subjectEmail).slice(-3), ['person.2@example.com', 'person.1@example.com', 'person.0@example.com'])
+    } finally {
+      await sql`analyze audit_events`.execute(db)
+    }
+  })
+})
+
+describe('organisation search with its indexes', () => {
+  before(async () => {
+    const now = new Date()
+    await db.insertInto('organisations').values([
+      { kind: 'school', name: 'St Mary’s Church of England Primary School', urn: '123456', ukprn: null, provider_code: null, created_at: now },
+      { kind: 'provider', name: 'Northfield SCITT', urn: null, ukprn: '10001234', provider_code: '2AB', created_at: now }
+    ]).execute()
+    await sql`analyze organisations`.execute(db)
+  })
+
+  test('part of a name (either apostrophe, any case), a URN, a UKPRN and a provider code in any case each find their organisation', async () => {
+    for (const [term, name] of [["mary's church", 'St Mary’s Church of England Primary School'], ['FIELD sc', 'Northfield SCITT'], ['123456', 'St Mary’s Church of England Primary School'], ['10001234', 'Northfield SCITT'], ['2ab', 'Northfield SCITT']]) {
+      const { rows, total } = await searchOrganisations(db, term!, 20, 0)
+      assert.deepEqual(rows.map((row) => row.name), [name], term)
+      assert.equal(total, 1)
+    }
+  })
+
+  test('the name search can use the trigram index, and the provider code its expression index', async () => {
+    await sql`set enable_seqscan = off`.execute(db)
+    try {
+      const plan = (await sql<{ 'QUERY PLAN': string }>`explain select id from organisations where replace(lower(name), '’', '''') like ${'%church of%'} or upper(provider_code) = ${'2AB'}`.execute(db)).rows.map((row) => row['QUERY PLAN']).join('\n')
+      assert.match(plan, /organisations_name_trigram/)
+      assert.match(plan, /organisations_provider_code_upper/)
+    } finally {
+      await sql`reset enable_seqscan`.execute(db)
+    }
+  })
+})
