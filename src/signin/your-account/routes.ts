@@ -26,7 +26,8 @@ const views = {
 
 export const accountMessages = {
   currentMissing: 'Enter your current password',
-  currentWrong: 'Your current password is not correct'
+  currentWrong: 'Your current password is not correct',
+  newMissing: 'Enter a new password'
 }
 
 /** Only for someone signed in at Sign-in: anyone else is told how to sign in. */
@@ -114,7 +115,8 @@ export function yourAccountRoutes(context: SigninContext): Router {
     })
     const errors = collect([
       ['currentPassword', current === '' ? accountMessages.currentMissing : undefined],
-      ['password', problems.password && passwordMessages[problems.password]],
+      // "Enter a password" would not say which of the three boxes is meant.
+      ['password', problems.password && (problems.password === 'missing' ? accountMessages.newMissing : passwordMessages[problems.password])],
       ['confirmPassword', problems.confirmPassword && passwordMessages[problems.confirmPassword]]
     ])
     const shown = { rules: passwordRules }

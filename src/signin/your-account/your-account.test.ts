@@ -42,6 +42,13 @@ async function signedInBrowser(who: { email: string, password: string }): Promis
   return http
 }
 
+/** The recent-activity rows, without the column names shown before each cell on small screens. */
+function activityRows(html: string): string[] {
+  const table = /<div id="recent-activity">([\s\S]*?)<\/div>/.exec(html)?.[1] ?? ''
+  return [...table.matchAll(/<tr class="govuk-table__row" role="row">([\s\S]*?)<\/tr>/g)].slice(1)
+    .map(([, row]) => visibleText(row!.replace(/<span class="app-table__label" aria-hidden="true">[^<]*<\/span>/g, '')))
+}
+
 test('not signed in: /account explains how to sign in, links to the home page and shows no account link', async () => {
   const page = await new HttpSession().get(`${signin.url}/account`)
   assert.equal(page.status, 401)
@@ -64,7 +71,7 @@ test('signed in: the account page shows name, address, a hidden password, second
   assert.ok(text.includes(`Email address ${who.email}`))
   assert.match(text, /Password •+ Hidden Change password/)
   assert.match(text, /Authenticator app Not set up/)
-  const rows = [...page.text.matchAll(/<tr class="govuk-table__row">([\s\S]*?)<\/tr>/g)].slice(1).map(([, row]) => visibleText(row!))
+  const rows = activityRows(page.text)
   assert.equal(rows.length, 1)
   const signedInAt = await signin.context.db.selectFrom('audit_events').select('at').where('account_id', '=', who.id).where('event', '=', 'second-factor').executeTakeFirstOrThrow()
   assert.equal(rows[0], `${inUkTime(new Date(signedInAt.at))} Code sent by email Test service`)
@@ -90,7 +97,7 @@ test('recent sign-in activity: the last 10, newest first, in UK time', async () 
   }
   const http = await signedInBrowser(who)
   const page = await http.get(`${signin.url}/account`)
-  const rows = [...page.text.matchAll(/<tr class="govuk-table__row">([\s\S]*?)<\/tr>/g)].slice(1).map(([, row]) => visibleText(row!))
+  const rows = activityRows(page.text)
   assert.equal(rows.length, 10)
   assert.match(rows[0]!, /Code sent by email Test service$/)
   assert.equal(rows[1], '12 January 2026 at 10:00am Authenticator app Test service')
@@ -163,6 +170,8 @@ test('change your password: errors for each field; the right current password ch
   assert.equal(pageTitle(empty.text), 'Error: Change your password – DfE Sign-in – GOV.UK')
   assert.deepEqual(errorSummary(empty.text).map((e) => e.href), ['#currentPassword', '#password'])
   assert.equal(fieldError(empty.text, 'currentPassword'), 'Enter your current password')
+  const noNew = await changePassword(http, { currentPassword: who.password, password: '', confirmPassword: '' })
+  assert.equal(fieldError(noNew.text, 'password'), 'Enter a new password')
   const mismatch = await changePassword(http, { currentPassword: who.password, password: newPassword, confirmPassword: newPassword + 'x' })
   assert.equal(fieldError(mismatch.text, 'confirmPassword'), 'Passwords do not match')
   const wrong = await changePassword(http, { currentPassword: 'not-my-password', password: newPassword, confirmPassword: newPassword })
