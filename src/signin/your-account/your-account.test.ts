@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test'
 import type * as oidc from 'openid-client'
 import { FakeClock } from '../../platform/clock.ts'
 import { csrfFrom, HttpSession } from '../../../test/support/http-client.ts'
-import { followToCallbackOrPage, submit } from '../../../test/support/oidc-flow.ts'
-import { passSecondFactor } from '../../../test/support/second-factor.ts'
+import { submit } from '../../../test/support/oidc-flow.ts'
+import { signedInBrowser as signedInAs } from '../../../test/support/your-account.ts'
 import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
 import { addAccount, errorSummary, fieldError, inputValue, pageTitle, startJourney, visibleText } from '../../../test/support/signin-pages.ts'
 import { findAccountById } from '../accounts/accounts.ts'
@@ -33,14 +33,7 @@ async function person(name: string) {
 }
 
 /** Signs in through the test service (password, emailed code): the browser then holds a Sign-in session. */
-async function signedInBrowser(who: { email: string, password: string }): Promise<HttpSession> {
-  const http = new HttpSession()
-  const { page } = await startJourney(http, config, redirectUri)
-  const answer = await passSecondFactor(http, await submit(http, page, page.url, who))
-  const callback = await followToCallbackOrPage(http, answer, redirectUri)
-  assert.ok(callback.url.startsWith(`${redirectUri}?`), `ended at ${callback.url} (${callback.status})`)
-  return http
-}
+const signedInBrowser = (who: { email: string, password: string }) => signedInAs(config, redirectUri, who)
 
 /** The recent-activity rows, without the column names shown before each cell on small screens. */
 function activityRows(html: string): string[] {
@@ -134,17 +127,18 @@ test('change your name: GOV.UK errors for bad input, then saved, audited and con
   assert.deepEqual(audit, [{ event: 'name-changed', outcome: 'success' }])
 })
 
-test('a change needs a sign-in within the last 15 minutes: after that the person is asked to sign in again', async () => {
+test('a change needs a sign-in within the last 15 minutes: after that the person is sent to sign in again, and what they sent is not saved', async () => {
   const who = await person('stale')
   const http = await signedInBrowser(who)
   const form = await http.get(`${signin.url}/account/change-name`)
   clock.advanceSeconds(16 * 60)
   try {
     const page = await http.get(`${signin.url}/account/change-name`)
-    assert.equal(page.status, 403)
-    assert.equal(pageTitle(page.text), 'Sign in again to change your account – DfE Sign-in – GOV.UK')
+    assert.equal(page.status, 303)
+    assert.equal(page.headers.get('location'), '/account/sign-in-again?return=%2Faccount%2Fchange-name')
     const post = await http.post(`${signin.url}/account/change-name`, { _csrf: csrfFrom(form.text), givenName: 'Late', familyName: 'Change' })
-    assert.equal(post.status, 403)
+    assert.equal(post.status, 303)
+    assert.equal(post.headers.get('location'), '/account/sign-in-again?return=%2Faccount%2Fchange-name')
     assert.equal((await findAccountById(signin.context.db, who.id))!.given_name, 'Ada')
     // Looking is still allowed.
     assert.equal((await http.get(`${signin.url}/account`)).status, 200)
