@@ -152,3 +152,13 @@ export function emailAddressChanged(to: string, newEmail: string, c: AccountEmai
       `If you did not, someone else may have your password: contact the support team of the service you use straight away.` + accountFooter(c)
   }
 }
+
+/** To the account's address after a change to how the person signs in, made in "Your account". */
+export function secondFactorChanged(to: string, what: string, c: AccountEmailContext): Email {
+  return {
+    to,
+    subject: `How you sign in to ${c.signinName} has changed`,
+    body: `${what}\n\n` +
+      `If you did this, you do not need to do anything.\n\n` + notYou + accountFooter(c)
+  }
+}

@@ -12,6 +12,7 @@ import { passwordMessages, passwordProblems, passwordRules } from '../accounts/p
 import { recentActivity, secondFactorSummary } from './activity.ts'
 import { changeEmailRoutes } from './change-email.ts'
 import { endSessions } from './end-sessions.ts'
+import { manageFactorRoutes } from './manage-factors.ts'
 import { requireRecentSignIn, signInAgainRoutes } from './sign-in-again.ts'
 
 const views = {
@@ -87,6 +88,7 @@ export function yourAccountRoutes(context: SigninContext): Router {
   })
 
   router.use('/change-email', signInAgain, changeEmailRoutes(context))
+  router.use(manageFactorRoutes(context))
 
   router.get('/change-password', signInAgain, (_req, res) => {
     res.render(views.changePassword, { rules: passwordRules })

@@ -1,7 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express'
 import { renderFormErrors } from '../../platform/views.ts'
 import { field } from '../../platform/validation.ts'
-import { secondFactorsOf, type SecondFactor } from '../accounts/factors.ts'
+import { acrValues, secondFactorsOf, type SecondFactor } from '../accounts/factors.ts'
 import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { accountChangeCode } from '../emails.ts'
@@ -51,10 +51,16 @@ export function safeReturnPath(raw: unknown): string {
   return raw
 }
 
-/** In the web session: how far signing in again has got, for which Sign-in session. */
-interface Reauth { sessionId: string, returnTo: string, passwordProven: boolean }
-/** In the web session: when this Sign-in session last proved a password and a second factor again. */
-interface Renewed { sessionId: string, at: number }
+/**
+ * In the web session: how far signing in again has got, for which Sign-in session, and
+ * whether only the app or a recovery code will do (`strong`, for changes to the app).
+ */
+interface Reauth { sessionId: string, returnTo: string, passwordProven: boolean, strong: boolean }
+/** In the web session: when this Sign-in session last proved a password and a second factor again, and which. */
+interface Renewed { sessionId: string, at: number, factor: SecondFactor }
+
+/** The second factors that prove the person holds their app or its recovery codes, not just their mailbox (ADR 10). */
+const strongFactors: SecondFactor[] = ['authenticator-app', 'recovery-code']
 
 const reauthKey = 'account-sign-in-again'
 const renewedKey = 'account-signed-in-again'
@@ -70,11 +76,43 @@ export function signedInRecently(context: SigninContext, req: Request): boolean 
   return context.clock.now().getTime() - Math.max(...times) <= recentSignInMinutes * 60_000
 }
 
+/**
+ * Within 15 minutes, with the authenticator app or a recovery code: the sign-in reached the
+ * app level, or signing in again here used one of them. A password and a mailbox must never
+ * be enough to change or remove someone's app or get new recovery codes (ADR 10).
+ */
+export function signedInRecentlyWithApp(context: SigninContext, req: Request): boolean {
+  const signedIn = req.signedIn!
+  const renewed = req.session.get<Renewed>(renewedKey)
+  const now = context.clock.now().getTime()
+  const window = recentSignInMinutes * 60_000
+  if (renewed?.sessionId === signedIn.sessionId && strongFactors.includes(renewed.factor) && now - renewed.at <= window) return true
+  return signedIn.acr === acrValues.app && signedIn.loginTs !== undefined && now - signedIn.loginTs * 1000 <= window
+}
+
+function returnQuery(req: Request, strong: boolean): string {
+  const path = safeReturnPath((req.baseUrl + req.path).replace(/\/$/, ''))
+  return `?return=${encodeURIComponent(path)}${strong ? '&with=app' : ''}`
+}
+
 /** A change page reached too long after signing in: sign in again first, then come back to it. */
 export function requireRecentSignIn(context: SigninContext) {
   return function requireRecentSignInMiddleware(req: Request, res: Response, next: NextFunction) {
     if (signedInRecently(context, req)) return next()
-    res.redirect(303, `${base}?return=${encodeURIComponent(safeReturnPath((req.baseUrl + req.path).replace(/\/$/, '')))}`)
+    res.redirect(303, base + returnQuery(req, false))
+  }
+}
+
+/**
+ * For changes to the authenticator app and recovery codes of an account that has an app:
+ * a recent sign-in with the app or a recovery code. An account without an app needs only a
+ * recent sign-in (it has nothing stronger to prove).
+ */
+export function requireRecentSignInWithApp(context: SigninContext) {
+  return async function requireRecentSignInWithAppMiddleware(req: Request, res: Response, next: NextFunction) {
+    const hasApp = (await secondFactorsOf(context.db, req.signedIn!.account.id)).includes('authenticator-app')
+    if (hasApp ? signedInRecentlyWithApp(context, req) : signedInRecently(context, req)) return next()
+    res.redirect(303, base + returnQuery(req, hasApp))
   }
 }
 
@@ -94,7 +132,10 @@ export function signInAgainRoutes(context: SigninContext): Router {
     if (reauthOf(req)?.passwordProven) return next()
     res.redirect(303, base)
   }
-  const choices = async (req: Request) => (await secondFactorsOf(context.db, req.signedIn!.account.id)).filter((factor) => handled.includes(factor))
+  const choices = async (req: Request) => {
+    const strong = reauthOf(req)?.strong === true
+    return (await secondFactorsOf(context.db, req.signedIn!.account.id)).filter((factor) => handled.includes(factor) && (!strong || strongFactors.includes(factor)))
+  }
   const otherWays = async (req: Request) => (await choices(req)).length > 1
   const sendCode = (req: Request) => {
     const who = prover(req)
@@ -103,19 +144,21 @@ export function signInAgainRoutes(context: SigninContext): Router {
 
   router.get('/', (req, res) => {
     const returnTo = safeReturnPath(req.query.return)
-    req.session.set(reauthKey, { sessionId: req.signedIn!.sessionId, returnTo, passwordProven: false } satisfies Reauth)
-    res.render(views.password, { minutes: recentSignInMinutes })
+    const strong = req.query.with === 'app'
+    req.session.set(reauthKey, { sessionId: req.signedIn!.sessionId, returnTo, passwordProven: false, strong } satisfies Reauth)
+    res.render(views.password, { minutes: recentSignInMinutes, strong })
   })
 
   router.post('/', async (req, res) => {
     const { account, sessionId } = req.signedIn!
     const returnTo = reauthOf(req)?.returnTo ?? '/account'
+    const strong = reauthOf(req)?.strong === true
     const typed = field(req, 'password')
-    const shown = { minutes: recentSignInMinutes }
+    const shown = { minutes: recentSignInMinutes, strong }
     if (typed === '') return renderFormErrors(res, views.password, { password: signInAgainMessages.missing }, shown)
     const checked = await checkAccountPassword(context, account, req.ip, typed, { locked: 're-authentication-locked', failed: 're-authentication-failed' }, signInAgainMessages.wrong)
     if (!checked.ok) return renderFormErrors(res, views.password, { password: checked.error }, shown, checked.status)
-    req.session.set(reauthKey, { sessionId, returnTo, passwordProven: true } satisfies Reauth)
+    req.session.set(reauthKey, { sessionId, returnTo, passwordProven: true, strong } satisfies Reauth)
     const first = (await choices(req))[0] ?? 'email-code'
     if (first === 'email-code') {
       const sent = await sendCode(req)
@@ -130,7 +173,7 @@ export function signInAgainRoutes(context: SigninContext): Router {
     const returnTo = reauthOf(req)!.returnTo
     const now = context.clock.now()
     req.session.unset(reauthKey)
-    req.session.set(renewedKey, { sessionId, at: now.getTime() } satisfies Renewed)
+    req.session.set(renewedKey, { sessionId, at: now.getTime(), factor } satisfies Renewed)
     await recordAudit(context.db, { event: 're-authenticated', outcome: 'success', accountId: account.id, email: account.email, ip: req.ip, details: { factor } }, now)
     res.redirect(303, safeReturnPath(returnTo))
   }
