@@ -114,6 +114,21 @@ test('an account with an app, signed in with an emailed code, must sign in again
   assert.equal((await http.get(`${signin.url}/account/recovery-codes`)).status, 200)
 })
 
+test('a sign-in with a recovery code counts as one with the app: new recovery codes need no signing in again', async () => {
+  const who = await person('viacode', { app: true })
+  const http = new HttpSession()
+  const { page } = await startJourney(http, config, redirectUri)
+  const toApp = await submit(http, page, page.url, { email: who.email, password: who.password })
+  const appPage = await http.get(new URL(toApp.headers.get('location')!, toApp.url))
+  const chosen = await http.post(appPage.url.replace(/authenticator-app-code$/, 'choose-factor'), { _csrf: csrfFrom(appPage.text), factor: 'recovery-code' })
+  const codePage = await http.get(new URL(chosen.headers.get('location')!, chosen.url))
+  const used = await http.post(codePage.url, { _csrf: csrfFrom(codePage.text), code: who.oldCodes[0]! })
+  const usedPage = await http.get(new URL(used.headers.get('location')!, used.url))
+  const carryOn = await http.post(usedPage.url, { _csrf: csrfFrom(usedPage.text), next: 'continue' })
+  assert.ok((await followToCallbackOrPage(http, carryOn, redirectUri)).url.startsWith(redirectUri))
+  assert.equal((await http.get(`${signin.url}/account/recovery-codes`)).status, 200)
+})
+
 test('replace the app: the old one works until the new one is confirmed, then the old app and recovery codes stop', async () => {
   const who = await person('replace', { app: true })
   const http = await signedInWithApp(who)

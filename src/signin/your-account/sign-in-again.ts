@@ -87,7 +87,9 @@ export function signedInRecentlyWithApp(context: SigninContext, req: Request): b
   const now = context.clock.now().getTime()
   const window = recentSignInMinutes * 60_000
   if (renewed?.sessionId === signedIn.sessionId && strongFactors.includes(renewed.factor) && now - renewed.at <= window) return true
-  return signedIn.acr === acrValues.app && signedIn.loginTs !== undefined && now - signedIn.loginTs * 1000 <= window
+  // The app level, or `mfa` in the amr: the sign-in used the app or a recovery code (ADR 10), not the mailbox.
+  const strongSignIn = signedIn.acr === acrValues.app || signedIn.amr.includes('mfa')
+  return strongSignIn && signedIn.loginTs !== undefined && now - signedIn.loginTs * 1000 <= window
 }
 
 function returnQuery(req: Request, strong: boolean): string {
