@@ -161,6 +161,13 @@ test('fuzz: no malformed input to any form POST route causes a 5xx (Your account
   await followToCallbackOrPage(accountHolder, await passSecondFactor(accountHolder, await submit(accountHolder, e.page, e.base, { email: 'fuzz.account@example.com', password: 'fuzz-account-password' })), redirectUri)
   const accountPage = await accountHolder.get(`${new URL(signin.url).origin}/account`)
   assert.equal(accountPage.status, 200)
+  // Part-way through changing the email address, so the code page's handler sees the input too.
+  const changing = await accountHolder.post(new URL('/account/change-email', signin.url), { _csrf: csrfOf(accountPage), email: 'fuzz.account.new@example.com' })
+  assert.equal(changing.status, 303)
+  const accountRoutes = ['/account/change-name', '/account/change-password', '/account/change-email', '/account/change-email/check-your-email',
+    '/account/change-email/resend', '/account/authenticator-app', '/account/authenticator-app/remove', '/account/recovery-codes', '/account/recovery-codes/new',
+    '/account/sign-in-again', '/account/sign-in-again/email-code', '/account/sign-in-again/email-code/resend', '/account/sign-in-again/authenticator-app-code',
+    '/account/sign-in-again/recovery-code', '/account/sign-in-again/choose-factor', '/account/sign-out-everywhere']
 
   const interactionRoutes = ['', '/create-account', '/confirm-email', '/resend-code', '/create-password', '/registration-complete',
     '/forgotten-password', '/forgotten-password/check-email', '/forgotten-password/resend-code', '/forgotten-password/new-password', '/forgotten-password/done',
@@ -172,7 +179,7 @@ test('fuzz: no malformed input to any form POST route causes a 5xx (Your account
     ...secondFactorRoutes.map((route) => ({ http: secondFactor, url: d.base + route, csrf: csrfOf(appPage) })),
     ...['/auth', '/token', '/token/revocation', '/token/introspection', '/me', '/session/end', '/session/end/confirm'].map((route) => ({ http: fresh, url: new URL(route, signin.url).href })),
     { http: fresh, url: `${new URL(signin.url).origin}/interaction/unknownInteraction0001` },
-    ...['/account/change-name', '/account/change-password', '/account/sign-out-everywhere'].map((route) => ({ http: accountHolder, url: new URL(route, signin.url).href, csrf: csrfOf(accountPage) }))
+    ...accountRoutes.map((route) => ({ http: accountHolder, url: new URL(route, signin.url).href, csrf: csrfOf(accountPage) }))
   ]
   let requests = 0
   for (const target of targets) {

@@ -12,6 +12,10 @@ export type AuditEventName =
   | 'password-reset-requested' | 'password-reset-code-failed' | 'password-reset'
   | 'second-factor' | 'second-factor-locked' | 'authenticator-app-added' | 'recovery-codes-created'
   | 'name-changed' | 'password-changed' | 'password-change-failed' | 'password-change-locked' | 'signed-out-everywhere'
+  // Your account: signing in again before a change, changing the email address, managing factors.
+  | 're-authenticated' | 're-authentication-failed' | 're-authentication-locked'
+  | 'email-change-requested' | 'email-change-to-existing-email' | 'email-change-code-failed' | 'email-change-refused' | 'email-changed'
+  | 'authenticator-app-replaced' | 'authenticator-app-removed' | 'recovery-codes-replaced'
 
 export interface AuditEvent {
   event: AuditEventName

@@ -106,3 +106,59 @@ export function passwordChangedInAccount(to: string, c: AccountEmailContext): Em
       `If you did this, you do not need to do anything.\n\n` + notYou + accountFooter(c)
   }
 }
+
+export function accountChangeCode(to: string, code: string, expiresInMinutes: number, c: AccountEmailContext): Email {
+  return {
+    to,
+    subject: `${code} is your ${c.signinName} code to change your account`,
+    body: `Someone entered the right password for your ${c.signinName} account, to make a change in "Your account".\n\n` +
+      `Your code is:\n\n${code}\n\n` +
+      `Enter it on the "Check your email" page. The code expires in ${expiresInMinutes} minutes.\n\n` +
+      `If this was not you, someone else knows your password: do not share this code, and reset your password from the sign-in page ("Forgotten your password?").` + accountFooter(c)
+  }
+}
+
+export function changeEmailCode(to: string, code: string, expiresInMinutes: number, c: AccountEmailContext): Email {
+  return {
+    to,
+    subject: `${code} is your ${c.signinName} code to confirm your new email address`,
+    body: `Someone asked to use this email address for their ${c.signinName} account.\n\n` +
+      `Your code is:\n\n${code}\n\n` +
+      `Enter it on the "Check your email" page. The code expires in ${expiresInMinutes} minutes.\n\n` +
+      `If you did not ask for this, you can ignore this email. Nobody can use your address without this code.` + accountFooter(c)
+  }
+}
+
+/** To an address that already has an account, when another account asked to change to it: no code, nothing changed. */
+export function emailChangeToExistingAddress(to: string, c: AccountEmailContext): Email {
+  return {
+    to,
+    subject: `Someone tried to use your email address for another ${c.signinName} account`,
+    body: `Someone asked to change the email address of a ${c.signinName} account to this address. ` +
+      `You already have an account with this address, so nothing was changed and no code was sent.\n\n` +
+      `If this was you, sign in with this address instead. You do not need 2 accounts.\n\n` +
+      `If this was not you, you do not need to do anything. Your account has not changed.` + accountFooter(c)
+  }
+}
+
+/** To the old address, once the change is made: if it was not the person, they can act. */
+export function emailAddressChanged(to: string, newEmail: string, c: AccountEmailContext): Email {
+  return {
+    to,
+    subject: `The email address of your ${c.signinName} account has been changed`,
+    body: `The email address of your ${c.signinName} account was changed to ${newEmail}. ` +
+      `We will not send emails to this address any more, and you now sign in with the new one.\n\n` +
+      `If you did this, you do not need to do anything.\n\n` +
+      `If you did not, someone else may have your password: contact the support team of the service you use straight away.` + accountFooter(c)
+  }
+}
+
+/** To the account's address after a change to how the person signs in, made in "Your account". */
+export function secondFactorChanged(to: string, what: string, c: AccountEmailContext): Email {
+  return {
+    to,
+    subject: `How you sign in to ${c.signinName} has changed`,
+    body: `${what}\n\n` +
+      `If you did this, you do not need to do anything.\n\n` + notYou + accountFooter(c)
+  }
+}

@@ -3,8 +3,9 @@ import { findAccountByEmail, insertAccount } from './accounts/accounts.ts'
 import { hashPassword } from './accounts/passwords.ts'
 import type { SigninDatabase } from './database/schema.ts'
 import { findClient, registerClient } from './provider/clients.ts'
-import { demoAppPersonaEmail, demoAppSecret, demoPassword, demoPersonas } from '../demo/personas.ts'
+import { demoAppPersonaEmail, demoAppSecret, demoPassword, demoPersonas, demoRecoveryCodes } from '../demo/personas.ts'
 import { addConfirmedApp } from './accounts/authenticator-app.ts'
+import { addKnownRecoveryCodes } from './accounts/recovery-codes.ts'
 import { instanceSecret } from './provider/keys.ts'
 
 /** Development only: the Placements client and the demo personas' Sign-in accounts. */
@@ -41,10 +42,12 @@ export async function seedDevelopment(db: Kysely<SigninDatabase>, now: Date, cli
   for (const persona of demoPersonas) {
     if (await findAccountByEmail(db, persona.email)) continue
     const account = await insertAccount(db, { ...persona, passwordHash: await hashPassword(demoPassword) }, now)
-    // The support persona signs in with an authenticator app (a fixed, development-only secret).
+    // The support persona signs in with an authenticator app (a fixed, development-only
+    // secret), and has the recovery codes that come with one.
     if (account && persona.email === demoAppPersonaEmail) {
       const codeKey = Buffer.from(await instanceSecret(db, 'code-key', now, process.env.SIGNIN_CODE_KEY), 'utf8')
       await addConfirmedApp(db, account.id, demoAppSecret, codeKey, now)
+      await addKnownRecoveryCodes(db, account.id, demoRecoveryCodes, codeKey, now)
     }
   }
 }

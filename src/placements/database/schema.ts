@@ -57,3 +57,4 @@ export type PlacementsAuditEvent =
   | 'sign-in' | 'sign-in-no-access' | 'sign-out' | 'session-timed-out'
   | 'user-invited' | 'membership-added' | 'membership-removed'
   | 'support-user-added' | 'support-user-removed' | 'organisation-added'
+  | 'email-updated-from-provider'

@@ -46,5 +46,30 @@ export async function recordSignIn(db: Kysely<PlacementsDatabase>, identity: Ide
     }
     await recordAudit(trx, { event: 'sign-in', actorUserId: user.id, subjectUserId: user.id, email: user.email }, now)
     return user
-  })
+  }).then((user) => user && followEmailChange(db, user, identity, now))
+}
+
+/**
+ * The address Placements shows follows the provider's (ADR 13): a person bound by `sub`
+ * who changed their address at the provider shows the new, verified one from their next
+ * sign-in. Never the address of another user here (an invitation waiting for it, say):
+ * then the old one stays. Access never depends on it; matching is by `sub`.
+ */
+async function followEmailChange(db: Kysely<PlacementsDatabase>, user: User, identity: Identity, now: Date): Promise<User> {
+  if (!identity.emailVerified || !identity.email || normaliseEmail(identity.email) === user.email_normalised) return user
+  const email = identity.email.trim().slice(0, 254)
+  try {
+    const { rows: [updated] } = await sql<User>`
+      update users set email = ${email}, email_normalised = ${normaliseEmail(email)}
+      where id = ${user.id} and sign_in_sub = ${identity.sub}
+        and not exists (select 1 from users other where other.email_normalised = ${normaliseEmail(email)})
+      returning *`.execute(db)
+    if (!updated) return user
+    await recordAudit(db, { event: 'email-updated-from-provider', actorUserId: user.id, subjectUserId: user.id, email, details: { from: user.email } }, now)
+    return updated
+  } catch (error) {
+    // Taken by another user at the same moment (unique index): the old address stays.
+    if ((error as { code?: unknown }).code === '23505') return user
+    throw error
+  }
 }

@@ -48,3 +48,22 @@ export async function recordSignIn(db: Db, accountId: string, now: Date, newPass
     .set({ last_signed_in_at: now, ...(newPasswordHash ? { password_hash: newPasswordHash } : {}) })
     .where('id', '=', accountId).execute()
 }
+
+/**
+ * Gives the account a new address. One account per address holds through the unique
+ * index on email_normalised, whatever runs at the same time: of two accounts taking the
+ * same address at once, one update waits for the other and then fails with a unique
+ * violation, which is answered here as 'taken' (the caller's transaction is rolled back).
+ */
+export async function changeEmail(db: Kysely<SigninDatabase>, accountId: string, email: string, then: (trx: Transaction<SigninDatabase>) => Promise<void>): Promise<'changed' | 'taken'> {
+  try {
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set({ email: email.trim(), email_normalised: normaliseEmail(email) }).where('id', '=', accountId).execute()
+      await then(trx)
+    })
+    return 'changed'
+  } catch (error) {
+    if ((error as { code?: unknown }).code === '23505') return 'taken'
+    throw error
+  }
+}

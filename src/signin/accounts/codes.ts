@@ -10,7 +10,7 @@ import { codesMatch, generateCode, hashCode } from './verification-codes.ts'
  * stops floods of codes and guesses, not someone signing in several times an hour).
  */
 export const codeRules = {
-  lifetimeMinutes: { 'confirm-email': 60, 'reset-password': 15, 'sign-in': 15 } satisfies Record<CodePurpose, number>,
+  lifetimeMinutes: { 'confirm-email': 60, 'reset-password': 15, 'sign-in': 15, 'change-email': 15 } satisfies Record<CodePurpose, number>,
   maxWrongEntries: 5,
   maxCodesPerHour: 5
 }

@@ -42,6 +42,15 @@ export async function replaceRecoveryCodes(trx: Kysely<SigninDatabase> | Transac
   return codes
 }
 
+/** Adds known recovery codes to an account (the development persona, tests): stored hashed like any other. */
+export async function addKnownRecoveryCodes(db: Kysely<SigninDatabase> | Transaction<SigninDatabase>, accountId: string, codes: string[], key: Buffer, now: Date): Promise<void> {
+  await db.insertInto('recovery_codes').values(codes.map((code) => {
+    const normalised = normaliseRecoveryCode(code)
+    if (!normalised) throw new Error(`not a recovery code: ${code}`)
+    return { account_id: accountId, code_hash: hashCode(normalised, key), created_at: now, used_at: null }
+  })).execute()
+}
+
 export type RecoveryCheck =
   | { result: 'correct', remaining: number }
   | { result: 'incorrect', locksNow: boolean }

@@ -136,5 +136,15 @@ export const signinMigrations: Record<string, Migration> = {
       // "Your account" signs out an account's other sessions (ADR 11): found by account.
       await sql`create index oidc_payloads_session_account on oidc_payloads ((payload->>'accountId')) where model = 'Session'`.execute(db)
     }
+  },
+  '0010-change-email-codes': {
+    async up(db: Kysely<unknown>) {
+      // "Your account" can change the email address: a code goes to the new address first,
+      // under the same rules as every other code. One account per address still holds
+      // through accounts.email_normalised's unique index (0003).
+      await sql`alter table verification_codes drop constraint verification_codes_purpose_check`.execute(db)
+      await sql`alter table verification_codes add constraint verification_codes_purpose_check
+        check (purpose in ('confirm-email', 'reset-password', 'sign-in', 'change-email'))`.execute(db)
+    }
   }
 }

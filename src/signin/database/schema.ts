@@ -98,7 +98,7 @@ export interface SigninDatabase extends OutboxTable, ShortLivedTable, FeedbackTa
   }
 }
 
-export type CodePurpose = 'confirm-email' | 'reset-password' | 'sign-in'
+export type CodePurpose = 'confirm-email' | 'reset-password' | 'sign-in' | 'change-email'
 
 /** Factors with a row of their own; every account also has its password and its email address. */
 export type FactorKind = 'authenticator-app' | 'passkey'

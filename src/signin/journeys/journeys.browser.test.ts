@@ -481,7 +481,7 @@ for (const javaScript of [true, false]) {
         await expectSigninPage(page, 'Change your password')
         await expectAccessible(page, `${mode}: change your password`)
         await clickAndWait(page, button(page, 'Change password'))
-        await expectErrors(page, { currentPassword: 'Enter your current password', password: passwordMessages.missing })
+        await expectErrors(page, { currentPassword: 'Enter your current password', password: 'Enter a new password' })
         await expectAccessible(page, `${mode}: change your password, empty`)
         await page.locator('#currentPassword').fill('not the password')
         await page.locator('#password').fill(newPassword)

@@ -19,7 +19,7 @@ const factorNames: Record<string, string> = {
 
 export interface Activity { when: string, factor: string, service: string }
 
-/** The account's last 10 completed sign-ins (a password and a second factor), newest first, from the audit trail. */
+/** The account's last 10 completed sign-ins (a password and a second factor, at a service or in Your account), newest first, from the audit trail. */
 export async function recentActivity(db: Kysely<SigninDatabase>, accountId: string, limit = 10): Promise<Activity[]> {
   const rows = await db.selectFrom('audit_events')
     .leftJoin('clients', 'clients.client_id', 'audit_events.client_id')
@@ -32,7 +32,8 @@ export async function recentActivity(db: Kysely<SigninDatabase>, accountId: stri
   return rows.map((row) => ({
     when: inUkTime(new Date(row.at)),
     factor: factorNames[String(row.details.factor)] ?? 'Unknown',
-    service: row.name ?? 'A service no longer registered'
+    // Signing in again before a change in Your account is a sign-in too, to no service.
+    service: row.details.purpose === 're-authenticate' ? 'Your account (signed in again to make a change)' : row.name ?? 'A service no longer registered'
   }))
 }
 

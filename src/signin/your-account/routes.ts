@@ -6,19 +6,18 @@ import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { nameChanged, passwordChangedInAccount } from '../emails.ts'
 import { setPassword } from '../accounts/accounts.ts'
-import { hashPassword, verifyPassword } from '../accounts/passwords.ts'
+import { hashPassword } from '../accounts/passwords.ts'
+import { checkAccountPassword } from './password-check.ts'
 import { passwordMessages, passwordProblems, passwordRules } from '../accounts/password-policy.ts'
-import { messages as signInMessages } from '../journeys/sign-in/routes.ts'
 import { recentActivity, secondFactorSummary } from './activity.ts'
+import { changeEmailRoutes } from './change-email.ts'
 import { endSessions } from './end-sessions.ts'
-
-/** How long after signing in a person may change their account without signing in again. */
-export const recentSignInMinutes = 15
+import { manageFactorRoutes } from './manage-factors.ts'
+import { requireRecentSignIn, signInAgainRoutes } from './sign-in-again.ts'
 
 const views = {
   account: 'your-account/account.njk',
   notSignedIn: 'your-account/not-signed-in.njk',
-  signInAgain: 'your-account/sign-in-again.njk',
   changeName: 'your-account/change-name.njk',
   changePassword: 'your-account/change-password.njk',
   signedOutEverywhere: 'your-account/signed-out-everywhere.njk'
@@ -26,7 +25,8 @@ const views = {
 
 export const accountMessages = {
   currentMissing: 'Enter your current password',
-  currentWrong: 'Your current password is not correct'
+  currentWrong: 'Your current password is not correct',
+  newMissing: 'Enter a new password'
 }
 
 /** Only for someone signed in at Sign-in: anyone else is told how to sign in. */
@@ -35,23 +35,6 @@ function requireSignedIn(req: Request, res: Response, next: NextFunction) {
   // Not known to be signed out: the store could not say (the error pages answer 503 for an outage).
   if (req.signedInError) return next(req.signedInError)
   res.status(401).render(views.notSignedIn)
-}
-
-/**
- * Every change needs a recent sign-in (docs/security.md "your account"): within 15
- * minutes of the session's last password and second factor. A session left open on a
- * shared computer cannot be used to change the account.
- */
-export function signedInRecently(context: SigninContext, loginTs: number | undefined): boolean {
-  if (!loginTs) return false
-  return context.clock.now().getTime() - loginTs * 1000 <= recentSignInMinutes * 60_000
-}
-
-function requireRecentSignIn(context: SigninContext) {
-  return function requireRecentSignInMiddleware(req: Request, res: Response, next: NextFunction) {
-    if (signedInRecently(context, req.signedIn!.loginTs)) return next()
-    res.status(403).render(views.signInAgain, { minutes: recentSignInMinutes })
-  }
 }
 
 /** Your account: what Sign-in holds about the person, what they did recently, and changes to it. */
@@ -63,6 +46,10 @@ export function yourAccountRoutes(context: SigninContext): Router {
     res.render(views.signedOutEverywhere)
   })
   router.use(requireSignedIn)
+  // Every change needs a recent sign-in (docs/security.md "your account"): within 15 minutes
+  // of the session's last password and second factor. A session left open on a shared
+  // computer cannot be used to change the account; the person signs in again, then returns.
+  router.use('/sign-in-again', signInAgainRoutes(context))
   const signInAgain = requireRecentSignIn(context)
 
   router.get('/', async (req, res) => {
@@ -100,6 +87,9 @@ export function yourAccountRoutes(context: SigninContext): Router {
     res.redirect(303, '/account')
   })
 
+  router.use('/change-email', signInAgain, changeEmailRoutes(context))
+  router.use(manageFactorRoutes(context))
+
   router.get('/change-password', signInAgain, (_req, res) => {
     res.render(views.changePassword, { rules: passwordRules })
   })
@@ -114,37 +104,18 @@ export function yourAccountRoutes(context: SigninContext): Router {
     })
     const errors = collect([
       ['currentPassword', current === '' ? accountMessages.currentMissing : undefined],
-      ['password', problems.password && passwordMessages[problems.password]],
+      // "Enter a password" would not say which of the three boxes is meant.
+      ['password', problems.password && (problems.password === 'missing' ? accountMessages.newMissing : passwordMessages[problems.password])],
       ['confirmPassword', problems.confirmPassword && passwordMessages[problems.confirmPassword]]
     ])
     const shown = { rules: passwordRules }
     // The current password is checked only once the rest is right, so each check is one guess.
     if (hasErrors(errors)) return renderFormErrors(res, views.changePassword, errors, shown)
 
+    const checked = await checkAccountPassword(context, account, req.ip, current, { locked: 'password-change-locked', failed: 'password-change-failed' }, accountMessages.currentWrong)
+    if (!checked.ok) return renderFormErrors(res, views.changePassword, { currentPassword: checked.error }, shown, checked.status)
     const now = context.clock.now()
-    const ip = req.ip ?? 'unknown'
-    const audit = { accountId: account.id, email: account.email, ip }
-    // The sign-in throttle's own lockout, reserved before the check: this form is no way round it.
-    const throttle = await context.throttle.reserve(account.email, ip, now)
-    if (!throttle.allowed) {
-      await recordAudit(context.db, { ...audit, event: 'password-change-locked', outcome: 'failure', details: { reason: throttle.reason } }, now)
-      const message = throttle.reason === 'ip' ? signInMessages.tooManyFromHere : signInMessages.lockedOut(throttle.retryAfterMinutes)
-      return renderFormErrors(res, views.changePassword, { currentPassword: message }, shown, 429)
-    }
-    let correct: boolean
-    try {
-      correct = await verifyPassword(account.password_hash, current)
-    } catch (error) {
-      // Not checked (too busy to hash): this attempt must not count.
-      await context.throttle.release(account.email, ip, now)
-      throw error
-    }
-    if (!correct) {
-      await recordAudit(context.db, { ...audit, event: 'password-change-failed', outcome: 'failure', details: { lockedNow: throttle.locksIfWrong } }, now)
-      if (throttle.locksIfWrong) return renderFormErrors(res, views.changePassword, { currentPassword: signInMessages.lockedOut(throttle.retryAfterMinutesIfWrong) }, shown, 429)
-      return renderFormErrors(res, views.changePassword, { currentPassword: accountMessages.currentWrong }, shown)
-    }
-    await context.throttle.succeeded(account.email, ip, now)
+    const audit = { accountId: account.id, email: account.email, ip: req.ip ?? 'unknown' }
     const passwordHash = await hashPassword(password)
     await context.db.transaction().execute(async (trx) => {
       await setPassword(trx, account.id, passwordHash, now)

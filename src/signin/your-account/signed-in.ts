@@ -14,6 +14,10 @@ export interface SignedIn {
   sessionId: string
   /** When the person last proved a password and a second factor in this session (seconds). */
   loginTs: number | undefined
+  /** The level that sign-in reached (ADR 10): the app level means an authenticator app was used. */
+  acr: string | undefined
+  /** What that sign-in proved (RFC 8176): `mfa` when the second factor was an app or a recovery code. */
+  amr: string[]
   /** The services this session signed in to, with the sid each was given. */
   authorizations: Record<string, { sid?: string, grantId?: string }>
 }
@@ -29,6 +33,8 @@ export async function signedIn(context: SigninContext, req: Request, res: Respon
     account,
     sessionId: session.jti,
     loginTs: session.loginTs,
+    acr: (session as { acr?: string }).acr,
+    amr: (session as { amr?: string[] }).amr ?? [],
     authorizations: (session.authorizations ?? {}) as SignedIn['authorizations']
   }
 }

@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test'
 import type * as oidc from 'openid-client'
 import { FakeClock } from '../../platform/clock.ts'
 import { csrfFrom, HttpSession } from '../../../test/support/http-client.ts'
-import { followToCallbackOrPage, submit } from '../../../test/support/oidc-flow.ts'
-import { passSecondFactor } from '../../../test/support/second-factor.ts'
+import { submit } from '../../../test/support/oidc-flow.ts'
+import { signedInBrowser as signedInAs } from '../../../test/support/your-account.ts'
 import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
 import { addAccount, errorSummary, fieldError, inputValue, pageTitle, startJourney, visibleText } from '../../../test/support/signin-pages.ts'
 import { findAccountById } from '../accounts/accounts.ts'
@@ -33,13 +33,13 @@ async function person(name: string) {
 }
 
 /** Signs in through the test service (password, emailed code): the browser then holds a Sign-in session. */
-async function signedInBrowser(who: { email: string, password: string }): Promise<HttpSession> {
-  const http = new HttpSession()
-  const { page } = await startJourney(http, config, redirectUri)
-  const answer = await passSecondFactor(http, await submit(http, page, page.url, who))
-  const callback = await followToCallbackOrPage(http, answer, redirectUri)
-  assert.ok(callback.url.startsWith(`${redirectUri}?`), `ended at ${callback.url} (${callback.status})`)
-  return http
+const signedInBrowser = (who: { email: string, password: string }) => signedInAs(config, redirectUri, who)
+
+/** The recent-activity rows, without the column names shown before each cell on small screens. */
+function activityRows(html: string): string[] {
+  const table = /<div id="recent-activity">([\s\S]*?)<\/div>/.exec(html)?.[1] ?? ''
+  return [...table.matchAll(/<tr class="govuk-table__row" role="row">([\s\S]*?)<\/tr>/g)].slice(1)
+    .map(([, row]) => visibleText(row!.replace(/<span class="app-table__label" aria-hidden="true">[^<]*<\/span>/g, '')))
 }
 
 test('not signed in: /account explains how to sign in, links to the home page and shows no account link', async () => {
@@ -64,7 +64,7 @@ test('signed in: the account page shows name, address, a hidden password, second
   assert.ok(text.includes(`Email address ${who.email}`))
   assert.match(text, /Password •+ Hidden Change password/)
   assert.match(text, /Authenticator app Not set up/)
-  const rows = [...page.text.matchAll(/<tr class="govuk-table__row">([\s\S]*?)<\/tr>/g)].slice(1).map(([, row]) => visibleText(row!))
+  const rows = activityRows(page.text)
   assert.equal(rows.length, 1)
   const signedInAt = await signin.context.db.selectFrom('audit_events').select('at').where('account_id', '=', who.id).where('event', '=', 'second-factor').executeTakeFirstOrThrow()
   assert.equal(rows[0], `${inUkTime(new Date(signedInAt.at))} Code sent by email Test service`)
@@ -90,7 +90,7 @@ test('recent sign-in activity: the last 10, newest first, in UK time', async () 
   }
   const http = await signedInBrowser(who)
   const page = await http.get(`${signin.url}/account`)
-  const rows = [...page.text.matchAll(/<tr class="govuk-table__row">([\s\S]*?)<\/tr>/g)].slice(1).map(([, row]) => visibleText(row!))
+  const rows = activityRows(page.text)
   assert.equal(rows.length, 10)
   assert.match(rows[0]!, /Code sent by email Test service$/)
   assert.equal(rows[1], '12 January 2026 at 10:00am Authenticator app Test service')
@@ -127,17 +127,18 @@ test('change your name: GOV.UK errors for bad input, then saved, audited and con
   assert.deepEqual(audit, [{ event: 'name-changed', outcome: 'success' }])
 })
 
-test('a change needs a sign-in within the last 15 minutes: after that the person is asked to sign in again', async () => {
+test('a change needs a sign-in within the last 15 minutes: after that the person is sent to sign in again, and what they sent is not saved', async () => {
   const who = await person('stale')
   const http = await signedInBrowser(who)
   const form = await http.get(`${signin.url}/account/change-name`)
   clock.advanceSeconds(16 * 60)
   try {
     const page = await http.get(`${signin.url}/account/change-name`)
-    assert.equal(page.status, 403)
-    assert.equal(pageTitle(page.text), 'Sign in again to change your account – DfE Sign-in – GOV.UK')
+    assert.equal(page.status, 303)
+    assert.equal(page.headers.get('location'), '/account/sign-in-again?return=%2Faccount%2Fchange-name')
     const post = await http.post(`${signin.url}/account/change-name`, { _csrf: csrfFrom(form.text), givenName: 'Late', familyName: 'Change' })
-    assert.equal(post.status, 403)
+    assert.equal(post.status, 303)
+    assert.equal(post.headers.get('location'), '/account/sign-in-again?return=%2Faccount%2Fchange-name')
     assert.equal((await findAccountById(signin.context.db, who.id))!.given_name, 'Ada')
     // Looking is still allowed.
     assert.equal((await http.get(`${signin.url}/account`)).status, 200)
@@ -163,6 +164,8 @@ test('change your password: errors for each field; the right current password ch
   assert.equal(pageTitle(empty.text), 'Error: Change your password – DfE Sign-in – GOV.UK')
   assert.deepEqual(errorSummary(empty.text).map((e) => e.href), ['#currentPassword', '#password'])
   assert.equal(fieldError(empty.text, 'currentPassword'), 'Enter your current password')
+  const noNew = await changePassword(http, { currentPassword: who.password, password: '', confirmPassword: '' })
+  assert.equal(fieldError(noNew.text, 'password'), 'Enter a new password')
   const mismatch = await changePassword(http, { currentPassword: who.password, password: newPassword, confirmPassword: newPassword + 'x' })
   assert.equal(fieldError(mismatch.text, 'confirmPassword'), 'Passwords do not match')
   const wrong = await changePassword(http, { currentPassword: 'not-my-password', password: newPassword, confirmPassword: newPassword })

@@ -37,7 +37,8 @@ export const eventWording: Record<PlacementsAuditEvent, string> = {
   'membership-removed': 'User removed',
   'support-user-added': 'Support user added',
   'support-user-removed': 'Support user removed',
-  'organisation-added': 'Organisation added'
+  'organisation-added': 'Organisation added',
+  'email-updated-from-provider': 'Email address updated at sign-in'
 }
 
 /**

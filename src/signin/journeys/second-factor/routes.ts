@@ -2,14 +2,14 @@ import { Router, type Request, type Response } from 'express'
 import { queueEmail } from '../../../platform/mail/outbox.ts'
 import { findAccountById } from '../../accounts/accounts.ts'
 import { renderFormErrors } from '../../../platform/views.ts'
-import { checkCode, issueCode } from '../../accounts/codes.ts'
-import { appRules, appSecretOf, beginAppSetUp, checkAppCode, confirmApp, groupedSecret, setUpDetails } from '../../accounts/authenticator-app.ts'
+import { appSecretOf, beginAppSetUp, checkAppCode, confirmApp, groupedSecret, setUpDetails } from '../../accounts/authenticator-app.ts'
 import { acrSatisfies, acrValues, authenticationResult, factorMeets, secondFactorsOf, targetAcr, type ProvenMethod, type SecondFactor } from '../../accounts/factors.ts'
-import { normaliseRecoveryCode, recoveryRules, replaceRecoveryCodes, useRecoveryCode } from '../../accounts/recovery-codes.ts'
+import { replaceRecoveryCodes } from '../../accounts/recovery-codes.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
 import { authenticatorAppAdded, signInCode } from '../../emails.ts'
-import { checkResultProblem, codeInputProblem, codeMessages, emailContext, minutesUntil } from '../codes.ts'
+import { codeInputProblem, codeMessages, emailContext } from '../codes.ts'
+import { appMessages, proveAppCode, proveEmailCode, proveRecoveryCode, sendSignInCode as sendCode, type Prover } from './checks.ts'
 import { field } from '../../../platform/validation.ts'
 import { finishSignIn, renewSession, requireStep, saveJourney, type Journey } from '../journey.ts'
 
@@ -29,19 +29,8 @@ const views = {
   recoveryUsed: 'journeys/second-factor/recovery-code-used.njk'
 }
 
-export const recoveryMessages = {
-  missing: 'Enter a recovery code',
-  format: 'Enter a recovery code using the 10 letters and numbers, for example abcde-23456',
-  incorrect: 'The recovery code is not correct, or it has been used. Check it and try again',
-  locked: (minutes: number) => `You've entered the wrong recovery code too many times. Wait ${minutes} ${minutes === 1 ? 'minute' : 'minutes'} and try again, or use another way to sign in`
-}
-
-export const appMessages = {
-  incorrect: 'The code is not correct. Enter the code your authenticator app shows now',
-  used: 'That code has already been used. Wait for your authenticator app to show a new code, then enter it',
-  locked: (minutes: number) => `You've entered the wrong code too many times. Wait ${minutes} ${minutes === 1 ? 'minute' : 'minutes'} and try again, or use another way to sign in`,
-  choose: 'Select how you want to sign in'
-}
+// The checks and their messages are shared with "Your account" (signing in again before a change).
+export { appMessages, recoveryMessages } from './checks.ts'
 
 export const factorNames: Record<SecondFactor, { label: string, hint: string }> = {
   'authenticator-app': { label: 'Use your authenticator app', hint: 'Enter the code your app shows' },
@@ -63,20 +52,16 @@ export function requestedAcr(req: Request) {
   return targetAcr(typeof values === 'string' ? values.split(' ') : [])
 }
 
+/** Who is proving a factor in this sign-in, for the shared checks. */
+function prover(req: Request): Prover {
+  const signingIn = req.signin.journey.signingIn!
+  return { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
+}
+
 /** Emails a sign-in code to the account's address (counted like every other code). */
-async function sendSignInCode(context: SigninContext, req: Request, signingIn: NonNullable<Journey['signingIn']>): Promise<{ limitedMinutes?: number }> {
-  const now = context.clock.now()
-  return context.db.transaction().execute(async (trx) => {
-    const issued = await issueCode(trx, 'sign-in', signingIn.email, context.codeKey, now)
-    const audit = { email: signingIn.email, accountId: signingIn.accountId, ip: req.ip, clientId: req.signin.client.clientId }
-    if ('limited' in issued) {
-      await recordAudit(trx, { ...audit, event: 'code-limit-reached', outcome: 'failure', details: { purpose: 'sign-in' } }, now)
-      return { limitedMinutes: issued.retryAfterMinutes }
-    }
-    await queueEmail(trx, signInCode(signingIn.email, issued.code, minutesUntil(issued.expiresAt, now), emailContext(context, req)), now)
-    await recordAudit(trx, { ...audit, event: 'code-sent', outcome: 'success', details: { purpose: 'sign-in' } }, now)
-    return {}
-  })
+async function sendSignInCode(context: SigninContext, req: Request): Promise<{ limitedMinutes?: number }> {
+  const who = prover(req)
+  return sendCode(context, who, (code, minutes) => signInCode(who.email, code, minutes, emailContext(context, req)))
 }
 
 /**
@@ -101,7 +86,7 @@ export async function continueSignIn(context: SigninContext, req: Request, res: 
   }
   const first = factors[0] ?? 'email-code'
   if (first === 'email-code') {
-    const sent = await sendSignInCode(context, req, signingIn)
+    const sent = await sendSignInCode(context, req)
     if (sent.limitedMinutes) {
       saveJourney(req)
       return renderFormErrors(res, views.emailCode, { code: codeMessages.limited(sent.limitedMinutes) }, { email, values: {} }, 429)
@@ -154,12 +139,11 @@ export function secondFactorRoutes(context: SigninContext): Router {
   })
 
   router.post('/choose-factor', needsPassword, async (req, res) => {
-    const signingIn = req.signin.journey.signingIn!
     const factors = await choices(req)
     const chosen = field(req, 'factor') as SecondFactor
     if (!factors.includes(chosen)) return renderFormErrors(res, views.choose, { factor: appMessages.choose }, choiceItems(factors))
     if (chosen === 'email-code') {
-      const sent = await sendSignInCode(context, req, signingIn)
+      const sent = await sendSignInCode(context, req)
       if (sent.limitedMinutes) return renderFormErrors(res, views.choose, { factor: codeMessages.limited(sent.limitedMinutes) }, choiceItems(factors), 429)
     }
     res.redirect(303, path(req, secondFactorPaths[chosen]))
@@ -171,22 +155,8 @@ export function secondFactorRoutes(context: SigninContext): Router {
 
   router.post('/authenticator-app-code', needsPassword, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
-    const typed = field(req, 'code')
-    const shown = { otherWays: await otherWays(req) }
-    const input = codeInputProblem(typed)
-    if (input.problem) return renderFormErrors(res, views.appCode, { code: input.problem }, shown)
-    const now = context.clock.now()
-    const checked = await checkAppCode(context.db, context.store, context.codeKey, { accountId: signingIn.accountId }, input.code!, now)
-    const audit = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
-    if (checked.result === 'locked') {
-      await recordAudit(context.db, { ...audit, event: 'second-factor-locked', outcome: 'failure', details: { factor: 'authenticator-app' } }, now)
-      return renderFormErrors(res, views.appCode, { code: appMessages.locked(checked.retryAfterMinutes) }, shown, 429)
-    }
-    await recordAudit(context.db, { ...audit, event: 'second-factor', outcome: checked.result === 'correct' ? 'success' : 'failure', details: { factor: 'authenticator-app', result: checked.result } }, now)
-    if (checked.result !== 'correct') {
-      if (checked.locksNow) return renderFormErrors(res, views.appCode, { code: appMessages.locked(appRules.lockoutMinutes) }, shown, 429)
-      return renderFormErrors(res, views.appCode, { code: appMessages[checked.result] }, shown)
-    }
+    const proof = await proveAppCode(context, prover(req), field(req, 'code'))
+    if (!proof.ok) return renderFormErrors(res, views.appCode, { code: proof.error }, { otherWays: await otherWays(req) }, proof.status)
     await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, [...signingIn.proven, 'authenticator-app'])
   })
 
@@ -273,24 +243,10 @@ export function secondFactorRoutes(context: SigninContext): Router {
   router.post('/recovery-code', needsPassword, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
     const typed = field(req, 'code')
-    const shown = { values: { code: typed.slice(0, 50) } }
-    if (typed.trim() === '') return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.missing }, shown)
-    const code = normaliseRecoveryCode(typed)
-    if (!code) return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.format }, shown)
-    const now = context.clock.now()
-    const checked = await useRecoveryCode(context.db, context.store, context.codeKey, signingIn.accountId, code, now)
-    const audit = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
-    if (checked.result === 'locked') {
-      await recordAudit(context.db, { ...audit, event: 'second-factor-locked', outcome: 'failure', details: { factor: 'recovery-code' } }, now)
-      return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.locked(checked.retryAfterMinutes) }, shown, 429)
-    }
-    await recordAudit(context.db, { ...audit, event: 'second-factor', outcome: checked.result === 'correct' ? 'success' : 'failure', details: { factor: 'recovery-code' } }, now)
-    if (checked.result === 'incorrect') {
-      if (checked.locksNow) return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.locked(recoveryRules.lockoutMinutes) }, shown, 429)
-      return renderFormErrors(res, views.recoveryCode, { code: recoveryMessages.incorrect }, shown)
-    }
+    const proof = await proveRecoveryCode(context, prover(req), typed)
+    if (!proof.ok) return renderFormErrors(res, views.recoveryCode, { code: proof.error }, { values: { code: typed.slice(0, 50) } }, proof.status)
     signingIn.proven = [...signingIn.proven, 'recovery-code']
-    signingIn.recoveryRemaining = checked.remaining
+    signingIn.recoveryRemaining = proof.recoveryRemaining ?? 0
     saveJourney(req)
     // A recovery code usually means a lost app: the person is asked to review their factors.
     res.redirect(303, path(req, '/recovery-code-used'))
@@ -311,17 +267,8 @@ export function secondFactorRoutes(context: SigninContext): Router {
   router.post('/email-code', needsPassword, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
     const typed = field(req, 'code')
-    const input = codeInputProblem(typed)
-    const shown = { email: signingIn.email, values: { code: typed.slice(0, 50) } }
-    if (input.problem) return renderFormErrors(res, views.emailCode, { code: input.problem }, shown)
-    const now = context.clock.now()
-    const result = await checkCode(context.db, 'sign-in', signingIn.email, input.code!, context.codeKey, now)
-    const problem = checkResultProblem(result)
-    await recordAudit(context.db, {
-      event: 'second-factor', outcome: problem ? 'failure' : 'success', accountId: signingIn.accountId,
-      email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId, details: { factor: 'email-code', ...(problem ? { result } : {}) }
-    }, now)
-    if (problem) return renderFormErrors(res, views.emailCode, { code: problem }, shown)
+    const proof = await proveEmailCode(context, prover(req), typed)
+    if (!proof.ok) return renderFormErrors(res, views.emailCode, { code: proof.error }, { email: signingIn.email, values: { code: typed.slice(0, 50) } }, proof.status)
     await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, [...signingIn.proven, 'email-code'])
   })
 
@@ -331,7 +278,7 @@ export function secondFactorRoutes(context: SigninContext): Router {
 
   router.post('/email-code/resend', needsPassword, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
-    const sent = await sendSignInCode(context, req, signingIn)
+    const sent = await sendSignInCode(context, req)
     if (sent.limitedMinutes) return renderFormErrors(res, views.resend, { send: codeMessages.limited(sent.limitedMinutes) }, { email: signingIn.email }, 429)
     req.signin.journey.banner = `We've sent a new code to ${signingIn.email}`
     saveJourney(req)
