@@ -8,10 +8,15 @@ import { hashPassword } from '../../../signin/accounts/passwords.ts'
 import { demoPassword } from '../../../demo/personas.ts'
 import { recordAudit } from '../../domain/audit.ts'
 import { formatLondonTime } from './audit.ts'
+import { decode, summaryRows, tableRows } from '../../../../test/support/support-console.ts'
+import { givenOrganisation, givenPerson, uniqueWord } from '../../../../test/support/builders.ts'
 
 /**
  * The support console over real HTTP, with Sign-in and Placements running together.
- * Tests run in order and build on each other (what one adds, the audit trail shows).
+ * Each test makes the organisations and people it changes (test/support/builders.ts), so
+ * the tests run in any order; Colin (support) and Anne (a school user) are only signed in
+ * as. The list of organisations and its search, which count on the seeded data, are in
+ * organisations-list.test.ts.
  */
 let services: TestServices
 let colin: HttpSession
@@ -45,33 +50,12 @@ async function postAs(http: HttpSession, tokenPage: string, path: string, form: 
   return http.post(url(path), { _csrf: csrfFrom((await get(http, tokenPage)).text), ...form })
 }
 
-/** The text of each body row of the first table, tags and the small-screen column labels stripped (<wbr> joins). */
-function tableRows(html: string): string[] {
-  const body = html.match(/<tbody[^>]*>([\s\S]*?)<\/tbody>/)?.[1] ?? ''
-  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) => row[1]!
-    .replace(/<span class="app-table__label"[^>]*>[^<]*<\/span>|<wbr>/g, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim())
-}
-
-/** The summary list's rows: "key: value", tags stripped. */
-function summaryRows(html: string): string[] {
-  return [...html.matchAll(/<dt class="govuk-summary-list__key">([\s\S]*?)<\/dt>\s*<dd class="govuk-summary-list__value">([\s\S]*?)<\/dd>/g)]
-    .map((row) => `${strip(row[1]!)}: ${strip(row[2]!)}`)
-}
-
-function strip(html: string): string {
-  return html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()
-}
-
 /** The two steps of adding an organisation: the details (303 to check), then confirm. */
 async function addOrganisationAs(http: HttpSession, form: Record<string, string>): Promise<HttpResponse> {
   const details = await post(http, '/support/organisations/new', form)
   assert.equal(details.status, 303, `details: ${JSON.stringify(form)}`)
   assert.equal(details.headers.get('location'), '/support/organisations/check')
   return post(http, '/support/organisations/check', {})
-}
-
-function decode(text: string): string {
-  return text.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&')
 }
 
 async function userId(email: string): Promise<string> {
@@ -143,85 +127,6 @@ describe('who may use the support console', () => {
 })
 
 describe('organisations', () => {
-  test('lists every organisation A to Z, 20 a page, each linking to its page', async () => {
-    const page = await get(colin, '/support/organisations')
-    assert.equal(page.status, 200)
-    const rows = tableRows(page.text)
-    assert.equal(rows.length, 20)
-    assert.match(rows[0]!, /^Ashgrove Junior School School URN 114567/)
-    assert.ok(rows.some((row) => /^Best Practice Network Teacher training provider UKPRN 10000123 1BN$/.test(row)), rows.join('\n'))
-    assert.match(page.text, /Showing 1 to 20 of 28 results/)
-    const oakwood = await anneOrganisation()
-    assert.match(page.text, new RegExp(`<a class="govuk-link" href="/organisations/${oakwood}">Oakwood Primary School</a>`))
-    assert.match(page.text, /href="\/support\/organisations\/new"[^>]*>\s*Add organisation/)
-    assert.match(page.text, /class="govuk-pagination"/)
-    assert.match(page.text, /href="\/support\/organisations\?page=2"/)
-
-    const organisationPage = await get(colin, `/organisations/${oakwood}`)
-    assert.equal(organisationPage.status, 200)
-    assert.match(organisationPage.text, /anne.wilson@example.com/)
-  })
-
-  test('page 2 has the rest; a page that cannot exist is not found, never an error', async () => {
-    const second = await get(colin, '/support/organisations?page=2')
-    assert.equal(second.status, 200)
-    assert.equal(tableRows(second.text).length, 8)
-    assert.match(second.text, /Showing 21 to 28 of 28 results/)
-    assert.match(second.text, /Westfield Academy/)
-    assert.match(second.text, /href="\/support\/organisations"[^>]*rel="prev"|rel="prev"[^>]*href="\/support\/organisations"/)
-    for (const page of ['999', '3', '0', '-1', 'abc', '1.5', '1e3', '99999999999999999999', '%00']) {
-      const response = await get(colin, `/support/organisations?page=${page}`)
-      assert.equal(response.status, 404, `page=${page}`)
-    }
-    assert.equal((await get(colin, '/support/organisations?page=1&page=2')).status, 404)
-  })
-
-  test('search matches part of a name in any case, or a URN, UKPRN or provider code', async () => {
-    const cases: Array<[string, string[]]> = [
-      ['oakWOOD', ['Oakwood Primary School']],
-      ['136790', ['Oakwood Primary School']],
-      ['10065432', ['North West Teacher Training Partnership']],
-      ['1bn', ['Best Practice Network']],
-      ['S45', ['University of Southshire']],
-      ["st mary's", ['St Mary’s Church of England Primary School']],
-      ['  scitt  ', ['Midlands SCITT']],
-      ['1367', []],
-      ['%', []],
-      ['_', []]
-    ]
-    for (const [q, expected] of cases) {
-      const page = await get(colin, `/support/organisations?q=${encodeURIComponent(q)}`)
-      assert.equal(page.status, 200, q)
-      const names = tableRows(page.text).map((row) => decode(row).replace(/ (School|Teacher training provider) (URN|UKPRN) .*$/, ''))
-      assert.deepEqual(names, expected, q)
-      if (expected.length === 0) assert.match(decode(page.text), /No organisations match/)
-    }
-  })
-
-  test('a long search keeps to one page of results and its links keep the search', async () => {
-    const page = await get(colin, '/support/organisations?q=e')
-    assert.equal(page.status, 200)
-    assert.equal(tableRows(page.text).length, 20)
-    assert.match(page.text, /href="\/support\/organisations\?q=e&amp;page=2"/)
-    const second = await get(colin, '/support/organisations?q=e&page=2')
-    assert.equal(second.status, 200)
-    assert.ok(tableRows(second.text).length > 0)
-  })
-
-  test('odd searches are bounded, escaped and never an error', async () => {
-    const long = await get(colin, `/support/organisations?q=${'a'.repeat(5000)}`)
-    assert.equal(long.status, 200)
-    assert.equal(long.text.match(/<input[^>]*id="q"[^>]*value="([^"]*)"/)?.[1], 'a'.repeat(100))
-    const script = await get(colin, `/support/organisations?q=${encodeURIComponent('<script>alert(1)</script>')}`)
-    assert.equal(script.status, 200)
-    assert.doesNotMatch(script.text, /<script>alert/)
-    for (const query of ['q=a&q=b', 'q[x]=1', 'q=%00', 'q=%E2%80%A8', 'q=%ff', "q='; drop table organisations; --", 'q=\\']) {
-      const response = await get(colin, `/support/organisations?${query}`)
-      assert.ok(response.status < 500, `${query}: ${response.status}`)
-    }
-    assert.equal(await organisationCount(), 28)
-  })
-
   test('add a school', async () => {
     const form = await get(colin, '/support/organisations/new')
     assert.equal(form.status, 200)
@@ -305,10 +210,11 @@ describe('organisations', () => {
   })
 
   test('a URN, UKPRN or provider code already used is refused on its field', async () => {
+    const added = await givenOrganisation(services)
     const before = await organisationCount()
     const cases: Array<[Record<string, string>, string, string]> = [
       [{ kind: 'school', name: 'Copy of Oakwood', urn: '136790' }, 'urn', 'An organisation with this URN already exists'],
-      [{ kind: 'school', name: 'Copy of Oakfield', urn: '654321' }, 'urn', 'An organisation with this URN already exists'],
+      [{ kind: 'school', name: 'Copy of a new school', urn: added.urn! }, 'urn', 'An organisation with this URN already exists'],
       [{ kind: 'provider', name: 'Copy of Best Practice', ukprn: '10000123', providerCode: '7QQ' }, 'ukprn', 'An organisation with this UKPRN already exists'],
       [{ kind: 'provider', name: 'Copy of Best Practice', ukprn: '10000124', providerCode: '1BN' }, 'providerCode', 'An organisation with this provider code already exists'],
       [{ kind: 'provider', name: 'Lower-case copy', ukprn: '10000125', providerCode: '1bn' }, 'providerCode', 'An organisation with this provider code already exists']
@@ -438,11 +344,14 @@ describe('adding an organisation: check your answers', () => {
 
 describe('support users', () => {
   test('lists the support users, with no way to remove yourself', async () => {
+    const other = await givenPerson(services, { givenName: 'Lee', familyName: `Listed-${uniqueWord()}`, email: `lee.${uniqueWord()}@education.gov.uk`, support: true })
     const page = await get(colin, '/support/support-users')
     assert.equal(page.status, 200)
-    assert.deepEqual(tableRows(page.text), ['Colin Chapman colin.chapman@education.gov.uk You'])
+    const rows = tableRows(page.text)
+    assert.ok(rows.includes('Colin Chapman colin.chapman@education.gov.uk You'), rows.join('\n'))
+    assert.ok(rows.includes(`Lee ${other.familyName} ${other.email} Remove Lee ${other.familyName}`), rows.join('\n'))
     assert.match(page.text, /href="\/support\/support-users\/new"[^>]*>\s*Add support user/)
-    assert.doesNotMatch(page.text, /\/remove"/)
+    assert.doesNotMatch(page.text, new RegExp(`/support/support-users/${await userId(colinEmail)}/remove"`), 'no way to remove yourself')
   })
 
   test('only an address in the department is accepted, with each field checked', async () => {
@@ -486,18 +395,19 @@ describe('support users', () => {
   })
 
   test('remove a support user after confirming', async () => {
-    const priyaId = await userId('priya.shah@education.gov.uk')
+    const priya = await givenPerson(services, { givenName: 'Priya', familyName: 'Shah', email: `priya.${uniqueWord()}@education.gov.uk`, support: true })
+    const priyaId = priya.user!.id
     const confirm = await get(colin, `/support/support-users/${priyaId}/remove`)
     assert.equal(confirm.status, 200)
     assert.match(confirm.text, /Are you sure you want to remove Priya Shah as a support user\?/)
     assert.match(confirm.text, new RegExp(`action="/support/support-users/${priyaId}/remove"`))
-    assert.ok(await isSupport('priya.shah@education.gov.uk'), 'the confirmation page changes nothing')
+    assert.ok(await isSupport(priya.email), 'the confirmation page changes nothing')
     const response = await post(colin, `/support/support-users/${priyaId}/remove`, {})
     assert.equal(response.status, 303)
     const list = await colin.follow(response)
     assert.match(list.text, /Priya Shah has been removed as a support user/)
-    assert.deepEqual(tableRows(list.text), ['Colin Chapman colin.chapman@education.gov.uk You'])
-    assert.ok(!await isSupport('priya.shah@education.gov.uk'))
+    assert.ok(!tableRows(list.text).some((row) => row.includes(priya.email)))
+    assert.ok(!await isSupport(priya.email))
     assert.equal((await get(colin, `/support/support-users/${priyaId}/remove`)).status, 404, 'no longer a support user')
     assert.equal((await post(colin, `/support/support-users/${priyaId}/remove`, {})).status, 404)
   })
@@ -526,8 +436,8 @@ describe('support users', () => {
 describe('CSRF', () => {
   test('a missing or forged token is refused and changes nothing', async () => {
     const before = await organisationCount()
-    await post(colin, '/support/support-users/new', { givenName: 'Tom', familyName: 'Reed', email: 'tom.reed@education.gov.uk' })
-    const tomId = await userId('tom.reed@education.gov.uk')
+    const tom = await givenPerson(services, { givenName: 'Tom', familyName: 'Reed', email: `tom.${uniqueWord()}@education.gov.uk`, support: true })
+    const tomId = tom.user!.id
     const forms: Array<[string, Record<string, string>]> = [
       ['/support/organisations/new', { kind: 'school', name: 'Forged School', urn: '611111' }],
       ['/support/support-users/new', { givenName: 'Eve', familyName: 'Forger', email: 'eve@education.gov.uk' }],
@@ -543,27 +453,33 @@ describe('CSRF', () => {
     }
     assert.equal(await organisationCount(), before)
     assert.ok(!await isSupport('eve@education.gov.uk'))
-    assert.ok(await isSupport('tom.reed@education.gov.uk'))
+    assert.ok(await isSupport(tom.email))
   })
 })
 
 describe('audit trail', () => {
   test('shows sign-ins, refused sign-ins and the changes made, newest first, in plain words', async () => {
+    // Changes made through the console: an organisation, then a support user added and removed.
+    const word = uniqueWord()
+    const school = `Audited School ${word}`
+    assert.equal((await addOrganisationAs(colin, { kind: 'school', name: school, urn: String(parseInt(word.slice(-5), 16) % 900000 + 100000) })).status, 303)
+    const supportEmail = `Ada.${word}@Education.gov.uk`
+    assert.equal((await post(colin, '/support/support-users/new', { givenName: 'Ada', familyName: 'Audit', email: supportEmail })).status, 303)
+    assert.equal((await post(colin, `/support/support-users/${await userId(supportEmail)}/remove`, {})).status, 303)
     // A real refused sign-in: an account at Sign-in that Placements has never heard of.
-    await insertAccount(services.signin.context.db, { email: 'stranger@example.com', givenName: 'Stan', familyName: 'Ranger', passwordHash: await hashPassword(demoPassword) }, new Date())
-    const refused = await signInToPlacements(new HttpSession(), services.placements.url, 'stranger@example.com')
+    const stranger = `stranger.${word}@example.com`
+    await insertAccount(services.signin.context.db, { email: stranger, givenName: 'Stan', familyName: 'Ranger', passwordHash: await hashPassword(demoPassword) }, new Date())
+    const refused = await signInToPlacements(new HttpSession(), services.placements.url, stranger)
     assert.match(refused.text, /You do not have access to this service/)
 
     const page = await get(colin, '/support/audit')
     assert.equal(page.status, 200)
     const rows = tableRows(page.text).map(decode)
-    assert.match(rows[0]!, /Sign-in refused: no access\s+stranger@example.com\s+Failed$/)
-    assert.match(rows[1]!, /Support user added Colin Chapman colin.chapman@education.gov.uk tom.reed@education.gov.uk\s+Success$/)
+    assert.ok(rows[0]!.includes(`Sign-in refused: no access ${stranger}`) && rows[0]!.endsWith('Failed'), rows[0])
+    assert.ok(rows[1]!.endsWith(` Support user removed Colin Chapman colin.chapman@education.gov.uk ${supportEmail} Success`), rows[1])
     const expectations: RegExp[] = [
-      /Support user removed Colin Chapman colin.chapman@education.gov.uk Priya.Shah@Education.gov.uk\s+Success/,
-      /Support user added Colin Chapman colin.chapman@education.gov.uk Priya.Shah@Education.gov.uk\s+Success/,
-      /Organisation added Colin Chapman colin.chapman@education.gov.uk\s+Eastshire SCITT Success/,
-      /Organisation added Colin Chapman colin.chapman@education.gov.uk\s+Oakfield Community School Success/,
+      new RegExp(`Support user added Colin Chapman colin.chapman@education.gov.uk ${supportEmail.replace(/\./g, '\\.')}\\s+Success`),
+      new RegExp(`Organisation added Colin Chapman colin.chapman@education.gov.uk\\s+${school} Success`),
       /Signed in Anne Wilson anne.wilson@example.com anne.wilson@example.com\s+Success/,
       /Signed in Colin Chapman colin.chapman@education.gov.uk colin.chapman@education.gov.uk\s+Success/
     ]
