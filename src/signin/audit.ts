@@ -11,6 +11,7 @@ export type AuditEventName =
   | 'password-reset-requested' | 'password-reset-code-failed' | 'password-reset'
   | 'second-factor' | 'second-factor-locked' | 'authenticator-app-added' | 'recovery-codes-created'
   | 'name-changed' | 'password-changed' | 'password-change-failed' | 'password-change-locked' | 'signed-out-everywhere'
+  | 'passkey-added' | 'passkey-removed' | 'passkey-refused'
 
 export interface AuditEvent {
   event: AuditEventName
