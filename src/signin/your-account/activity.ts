@@ -14,6 +14,7 @@ export function inUkTime(at: Date): string {
 const factorNames: Record<string, string> = {
   'email-code': 'Code sent by email',
   'authenticator-app': 'Authenticator app',
+  'passkey': 'Passkey',
   'recovery-code': 'Recovery code'
 }
 

@@ -11,6 +11,7 @@ import { passwordMessages, passwordProblems, passwordRules } from '../accounts/p
 import { messages as signInMessages } from '../journeys/sign-in/routes.ts'
 import { recentActivity, secondFactorSummary } from './activity.ts'
 import { endSessions } from './end-sessions.ts'
+import { passkeyAccountRoutes } from './passkeys.ts'
 
 /** How long after signing in a person may change their account without signing in again. */
 export const recentSignInMinutes = 15
@@ -64,6 +65,7 @@ export function yourAccountRoutes(context: SigninContext): Router {
   })
   router.use(requireSignedIn)
   const signInAgain = requireRecentSignIn(context)
+  router.use(passkeyAccountRoutes(context, signInAgain))
 
   router.get('/', async (req, res) => {
     const { account } = req.signedIn!
