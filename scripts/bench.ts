@@ -10,10 +10,15 @@ import { startTestSignin } from '../test/support/signin.ts'
 import { passSecondFactor } from '../test/support/second-factor.ts'
 import { addAccount } from '../test/support/signin-pages.ts'
 import { addConfirmedApp, newAppSecret } from '../src/signin/accounts/authenticator-app.ts'
+import { addPasskey, signinRelyingParty } from '../src/signin/accounts/passkey-actions.ts'
+import { registrationOptions } from '../src/signin/accounts/passkeys.ts'
+import { csrfFrom } from '../test/support/http-client.ts'
+import { SoftPasskey } from '../test/support/soft-passkey.ts'
 
 /**
  * `npm run bench`: the cost of one password hash, the median time of one complete sign-in
- * with an emailed code and with an authenticator app, and complete sign-ins per second
+ * with an emailed code, with an authenticator app and with a passkey alone (the software
+ * authenticator of the tests; no password hash), and complete sign-ins per second
  * (authorization request → sign-in page → password → second factor → code → token exchange) against a
  * local Sign-in on the embedded database; then authenticated Placements page requests
  * per second (session, principal and memberships loaded from the database each time).
@@ -53,11 +58,28 @@ async function oneSignIn(email = 'anne.wilson@example.com', appSecret?: string):
   await finishFlow(flow, callback.url)
 }
 
+/** A complete sign-in with a passkey alone: its options, the authenticator's answer, tokens. */
+const rp = signinRelyingParty(signin.context)
+async function onePasskeySignIn(key: SoftPasskey): Promise<void> {
+  const http = new HttpSession()
+  const flow = await beginFlow(config, `${serviceUrl}/callback`)
+  const page = await openSignIn(http, flow)
+  const options = JSON.parse((await http.get(`${page.url}/passkey-sign-in/options`)).text)
+  const answer = await http.post(`${page.url}/passkey-sign-in`, { _csrf: csrfFrom(page.text), response: JSON.stringify(key.authenticate(options, { origin: rp.origin })) })
+  await finishFlow(flow, (await followToCallbackOrPage(http, answer, flow.redirectUri)).url)
+}
+const passkeyHolder = await addAccount(signin.context.db, { email: 'bench.passkey@example.com', password: demoPassword })
+const benchKey = new SoftPasskey()
+const who = { accountId: passkeyHolder.id, email: passkeyHolder.email, ip: undefined }
+await registrationOptions(signin.context.db, signin.context.store, rp, { id: who.accountId, email: who.email, name: 'Bench' }, 'bench').then((options) =>
+  addPasskey(signin.context, who, 'bench', JSON.stringify(benchKey.register(options, { origin: rp.origin })), 'Bench'))
+
 // One at a time, the median of a whole sign-in with each second factor. An app code is
 // accepted once per 30-second step, so each app sign-in is a different account.
 const rounds = Number(process.env.BENCH_ROUNDS ?? 15)
 const emailTimes: number[] = []
 const appTimes: number[] = []
+const passkeyTimes: number[] = []
 for (let i = 0; i < rounds; i++) {
   const account = await addAccount(signin.context.db, { email: `bench.app.${i}@example.com`, password: demoPassword })
   const secret = newAppSecret()
@@ -68,8 +90,11 @@ for (let i = 0; i < rounds; i++) {
   begun = performance.now()
   await oneSignIn()
   emailTimes.push(performance.now() - begun)
+  begun = performance.now()
+  await onePasskeySignIn(benchKey)
+  passkeyTimes.push(performance.now() - begun)
 }
-console.warn(`one complete sign-in (authorization request to tokens), median of ${rounds}: password + emailed code ${median(emailTimes).toFixed(0)} ms; password + authenticator app ${median(appTimes).toFixed(0)} ms`)
+console.warn(`one complete sign-in (authorization request to tokens), median of ${rounds}: password + emailed code ${median(emailTimes).toFixed(0)} ms; password + authenticator app ${median(appTimes).toFixed(0)} ms; passkey alone ${median(passkeyTimes).toFixed(1)} ms`)
 
 const total = Number(process.env.BENCH_SIGN_INS ?? 60)
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4)
