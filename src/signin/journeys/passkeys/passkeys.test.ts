@@ -3,10 +3,11 @@ import { after, before, test } from 'node:test'
 import type * as oidc from 'openid-client'
 import { FakeClock } from '../../../platform/clock.ts'
 import { csrfFrom, HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
-import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
+import { beginFlow, finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
 import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount, errorSummary, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { SoftPasskey } from '../../../../test/support/soft-passkey.ts'
+import { addConfirmedApp, appCodeAt, newAppSecret } from '../../accounts/authenticator-app.ts'
 import { acrValues } from '../../accounts/factors.ts'
 import { signinRelyingParty } from '../../accounts/passkey-actions.ts'
 import { authenticationOptions, checkPasskey } from '../../accounts/passkeys.ts'
@@ -225,4 +226,27 @@ test('without a passkey, a phishing-resistant request after an emailed code asks
   const cancelled = await http.post(`${base}/set-up-passkey`, { _csrf: csrfFrom(setUp.text), name: '', response: '' })
   assert.equal(cancelled.status, 400)
   assert.equal(errorSummary(cancelled.text).length, 1)
+})
+
+test('signed in with an authenticator app, a request for the phishing-resistant level asks only to add a passkey, then meets it', async () => {
+  const who = await person('app.step.up')
+  const secret = newAppSecret()
+  await addConfirmedApp(signin.context.db, who.accountId, secret, signin.context.codeKey, clock.now())
+  const http = new HttpSession()
+  const first = await startJourney(http, config, redirectUri, { acr_values: acrValues.app })
+  const password = await submit(http, first.page, first.page.url, { email: who.email, password: who.password })
+  const appPage = await http.get(new URL(password.headers.get('location')!, password.url))
+  await finish(http, await http.post(appPage.url, { _csrf: csrfFrom(appPage.text), code: appCodeAt(secret, clock.now()) }), first.flow)
+  // The same browser, a service asking for more: no password, straight to adding a passkey.
+  const flow = await beginFlow(config, redirectUri, { acr_values: acrValues.phishingResistant })
+  const stepUp = await http.get(flow.authorizationUrl)
+  const landed = await http.follow(stepUp)
+  assert.match(new URL(landed.url).pathname, /\/set-up-passkey$/, `ended at ${landed.url}`)
+  const base = landed.url.replace(/\/set-up-passkey$/, '')
+  const credential = new SoftPasskey().register(await options(http, `${base}/set-up-passkey/options`), { origin })
+  const added = await http.post(`${base}/set-up-passkey`, { _csrf: csrfFrom(landed.text), name: '', response: JSON.stringify(credential) })
+  // Not the account's first passkey or app (the app came first): no new recovery codes, straight back.
+  const tokens = await finish(http, added, flow)
+  assert.equal(tokens.claims()!.acr, acrValues.phishingResistant)
+  assert.deepEqual(tokens.claims()!.amr, ['pwd', 'mfa', 'hwk'])
 })

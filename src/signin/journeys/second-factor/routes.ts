@@ -130,11 +130,12 @@ export async function stepUpFromSession(context: SigninContext, req: Request): P
   if (!session?.accountId || interaction.prompt.name !== 'login') return undefined
   const reasons = interaction.prompt.reasons
   if (!reasons.includes('acr_values_not_met') || reasons.some((reason) => reason !== 'acr_values_not_met')) return undefined
-  // Only sessions that proved a password and a second factor are stepped up from.
-  if (session.acr !== acrValues.multiFactor) return undefined
+  // Only sessions that proved a password and a second factor are stepped up from (an app
+  // session, to a passkey: ADR 12).
+  if (session.acr !== acrValues.multiFactor && session.acr !== acrValues.app) return undefined
   const account = await findAccountById(context.db, session.accountId)
   if (!account) return undefined
-  return { accountId: account.id, email: account.email, proven: ['password', 'email-code'] }
+  return { accountId: account.id, email: account.email, proven: ['password', session.acr === acrValues.app ? 'authenticator-app' : 'email-code'] }
 }
 
 export function secondFactorRoutes(context: SigninContext): Router {
