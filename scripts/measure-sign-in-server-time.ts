@@ -80,5 +80,5 @@ for (let i = 0; i < rounds; i++) {
   await appSignIn(i)
   appTimes.push(serverMs)
 }
-console.log(`server-side time of one complete sign-in, median of ${rounds}: passkey alone ${median(passkeyTimes).toFixed(1)} ms; password + authenticator app ${median(appTimes).toFixed(1)} ms`)
+console.warn(`server-side time of one complete sign-in, median of ${rounds}: passkey alone ${median(passkeyTimes).toFixed(1)} ms; password + authenticator app ${median(appTimes).toFixed(1)} ms`)
 await signin.close()
