@@ -7,6 +7,7 @@ import { launchBrowser, narrowestWidth, newPage, screenshot, screenshotsDir } fr
 import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'
 import { startTestClient } from '../test/support/test-client.ts'
+import { passkeyScreenshots } from './screenshots-passkeys.ts'
 import { servicePageScreenshots } from './screenshots-service-pages.ts'
 
 /**
@@ -413,6 +414,7 @@ async function main(): Promise<void> {
     await clickAndWait(page, button(page, 'Change password'))
     await expectErrorSummary(page)
     await capture(page, 'change-password-error')
+    await passkeyScreenshots(page, signin.url, capture)
     await page.goto(`${signin.url}/account`)
     await clickAndWait(page, button(page, 'Sign out of every device and service'))
     await expectHeading(page, "You've been signed out everywhere")

@@ -5,6 +5,7 @@ import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPag
 import { startTestSignin, type TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount } from '../../../../test/support/signin-pages.ts'
 import { startTestClient, type TestClient } from '../../../../test/support/test-client.ts'
+import { addVirtualAuthenticator } from '../../../../test/support/virtual-authenticator.ts'
 
 /**
  * Passkeys in Chromium (ADR 12), with Chrome's virtual authenticator (through the DevTools
@@ -32,15 +33,6 @@ after(async () => {
   await service?.close()
   await signin?.close()
 }, { timeout: 60_000 })
-
-/** A platform authenticator (Touch ID, Windows Hello, a phone's screen lock) for this page. */
-async function addVirtualAuthenticator(page: Page): Promise<void> {
-  const cdp = await page.context().newCDPSession(page)
-  await cdp.send('WebAuthn.enable')
-  await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true }
-  })
-}
 
 async function startAtService(page: Page): Promise<void> {
   await page.goto(`${service.url}/`)
