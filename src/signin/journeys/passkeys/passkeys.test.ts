@@ -103,6 +103,9 @@ test('a passkey alone signs in, with user verification: amr hwk and user, the ph
   const row = await signin.context.db.selectFrom('account_factors').select(['sign_count', 'last_used_at']).where('credential_id', '=', who.passkey.id).executeTakeFirstOrThrow()
   assert.equal(Number(row.sign_count), who.passkey.signCount)
   assert.equal(row.last_used_at?.getTime(), clock.now().getTime())
+  // Your account lists it among the recent sign-ins, as a passkey.
+  const account = visibleText((await http.get(`${signin.url}/account`)).text)
+  assert.match(account, /How you proved it was you Service \d+ \w+ \d{4} at [\d:]+[ap]m Passkey Test service/)
 })
 
 test('after the password, an account with a passkey is asked for it first, and it counts as a second factor', async () => {
