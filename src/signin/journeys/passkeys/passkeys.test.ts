@@ -253,3 +253,25 @@ test('signed in with an authenticator app, a request for the phishing-resistant 
   assert.equal(tokens.claims()!.acr, acrValues.phishingResistant)
   assert.deepEqual(tokens.claims()!.amr, ['pwd', 'mfa', 'hwk'])
 })
+
+test('malformed passkey answers get the GOV.UK error summary, never a 5xx', async () => {
+  const http = new HttpSession()
+  const { base, page } = await startJourney(http, config, redirectUri)
+  const garbage = [
+    '', 'not json', '[]', 'null', '{"id":1}', JSON.stringify({ id: 'x', response: { clientDataJSON: '!!!', authenticatorData: 'AAAA' } }),
+    JSON.stringify({ id: 'x', response: { clientDataJSON: Buffer.from('{"challenge":{}}').toString('base64url'), authenticatorData: 'AAAA' } }),
+    JSON.stringify({ id: 'x'.repeat(5000), response: { clientDataJSON: Buffer.from(JSON.stringify({ challenge: 'abc', type: 'webauthn.get' })).toString('base64url'), authenticatorData: 'A', userHandle: {} } }),
+    'x'.repeat(15_000)
+  ]
+  for (const response of garbage) {
+    const answer = await http.post(`${base}/passkey-sign-in`, { _csrf: csrfFrom(page.text), response })
+    assert.equal(answer.status, 400, response.slice(0, 60))
+    assert.equal(errorSummary(answer.text).length, 1)
+  }
+  // A real challenge, answered with a broken signature.
+  const who = await personWithPasskey('malformed')
+  const credential = who.passkey.authenticate(await options(http, `${base}/passkey-sign-in/options`), { origin })
+  credential.response.signature = Buffer.from('not a signature').toString('base64url')
+  const broken = await http.post(`${base}/passkey-sign-in`, { _csrf: csrfFrom(page.text), response: JSON.stringify(credential) })
+  assert.equal(broken.status, 400)
+})
