@@ -275,3 +275,19 @@ test('malformed passkey answers get the GOV.UK error summary, never a 5xx', asyn
   const broken = await http.post(`${base}/passkey-sign-in`, { _csrf: csrfFrom(page.text), response: JSON.stringify(credential) })
   assert.equal(broken.status, 400)
 })
+
+test('the WebAuthn browser library and our passkey script are served by Sign-in itself, loaded with the page nonce; the sign-in page shows no passkey control until the script does', async () => {
+  for (const asset of ['/assets/simplewebauthn-browser.js', '/assets/passkeys.js']) {
+    const response = await fetch(`${signin.url}${asset}`)
+    assert.equal(response.status, 200, asset)
+    assert.match(response.headers.get('content-type') ?? '', /javascript/, asset)
+  }
+  assert.match(await (await fetch(`${signin.url}/assets/simplewebauthn-browser.js`)).text(), /SimpleWebAuthnBrowser/)
+  const http = new HttpSession()
+  const { page } = await startJourney(http, config, redirectUri)
+  const nonce = /'nonce-([^']+)'/.exec(page.headers.get('content-security-policy') ?? '')?.[1]
+  assert.ok(nonce)
+  assert.ok(page.text.includes(`<script src="/assets/simplewebauthn-browser.js" nonce="${nonce}"></script>`))
+  assert.ok(page.text.includes(`<script type="module" src="/assets/passkeys.js" nonce="${nonce}"></script>`))
+  assert.match(page.text, /<form method="post" action="[^"]+\/passkey-sign-in"[^>]* data-passkey-section hidden>/)
+})
