@@ -6,6 +6,7 @@ import { startTestSignin, type TestSignin } from '../../../../test/support/signi
 import { addAccount } from '../../../../test/support/signin-pages.ts'
 import { startTestClient, type TestClient } from '../../../../test/support/test-client.ts'
 import { addVirtualAuthenticator } from '../../../../test/support/virtual-authenticator.ts'
+import { addMessages } from '../../your-account/passkeys.ts'
 
 /**
  * Passkeys in Chromium (ADR 12), with Chrome's virtual authenticator (through the DevTools
@@ -54,7 +55,7 @@ test('a passkey added from Your account signs in alone and lands in the service,
   await addAccount(signin.context.db, { email, password, givenName: 'Priya', familyName: 'Shah' })
   const page = await openPage(browser, true)
   try {
-    await addVirtualAuthenticator(page)
+    const authenticator = await addVirtualAuthenticator(page)
     // Signed in with a password and an emailed code, as today.
     await startAtService(page)
     await expectAccessible(page, 'sign in, with the passkey button')
@@ -72,6 +73,13 @@ test('a passkey added from Your account signs in alone and lands in the service,
     await clickAndWait(page, page.getByRole('link', { name: 'Add a passkey' }))
     assert.equal(await heading(page), 'Add a passkey')
     await expectAccessible(page, 'your account: add a passkey')
+    // The fingerprint or PIN fails: the GOV.UK error, and nothing added.
+    await authenticator.setUserVerified(false)
+    await clickAndWait(page, button(page, 'Create a passkey'))
+    assert.match(await page.title(), /^Error: /)
+    assert.equal(await page.locator('.govuk-error-summary a').innerText(), addMessages.missing)
+    await expectAccessible(page, 'your account: add a passkey, not created')
+    await authenticator.setUserVerified(true)
     await page.locator('#name').fill('Work laptop')
     await clickAndWait(page, button(page, 'Create a passkey'))
     assert.equal(await heading(page), 'Save your recovery codes')
