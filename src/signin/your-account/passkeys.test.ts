@@ -39,6 +39,15 @@ async function signedInPerson(name: string) {
   return { email, id: account.id, http }
 }
 
+/** Signs in again in the same browser with a passkey alone (a new Sign-in session at the phishing-resistant level). */
+async function signInWithPasskey(http: HttpSession, key: SoftPasskey) {
+  const { page, base } = await startJourney(http, config, redirectUri, { prompt: 'login' })
+  const options = JSON.parse((await http.get(`${base}/passkey-sign-in/options`)).text)
+  const answer = await http.post(`${base}/passkey-sign-in`, { _csrf: csrfFrom(page.text), response: JSON.stringify(key.authenticate(options, { origin })) })
+  const callback = await followToCallbackOrPage(http, answer, redirectUri)
+  assert.ok(callback.url.startsWith(`${redirectUri}?`), `ended at ${callback.url}`)
+}
+
 async function addPasskey(http: HttpSession, key: SoftPasskey, name: string) {
   const page = await http.get(`${signin.url}/account/passkeys/add`)
   assert.equal(page.status, 200)
@@ -51,17 +60,24 @@ test('add a passkey from Your account: the first comes with 10 recovery codes sh
   const before = await who.http.get(`${signin.url}/account`)
   assert.match(visibleText(before.text), /You have not added a passkey/)
   assert.match(visibleText(before.text), /None: you get recovery codes when you set up a passkey or an authenticator app/)
-  const added = await addPasskey(who.http, new SoftPasskey(), 'Work laptop')
+  const first = new SoftPasskey()
+  const added = await addPasskey(who.http, first, 'Work laptop')
   assert.equal(added.headers.get('location'), '/account/passkeys/recovery-codes')
   const codes = await who.http.get(`${signin.url}/account/passkeys/recovery-codes`)
   assert.equal(pageTitle(codes.text), 'Save your recovery codes – DfE Sign-in – GOV.UK')
   assert.equal((codes.text.match(/<li><code lang="en">/g) ?? []).length, 10)
   assert.equal((await who.http.get(`${signin.url}/account/passkeys/recovery-codes`)).headers.get('location'), '/account', 'shown once')
+  // Signed in with a password and an emailed code, the account now has a passkey: another needs the passkey first.
+  const refused = await who.http.get(`${signin.url}/account/passkeys/add`)
+  assert.equal(refused.status, 403)
+  assert.equal(pageTitle(refused.text), 'Sign in with your passkey or app to add a passkey – DfE Sign-in – GOV.UK')
+  await signInWithPasskey(who.http, first)
   const second = await addPasskey(who.http, new SoftPasskey(), '')
   assert.equal(second.headers.get('location'), '/account')
   const account = visibleText((await who.http.get(`${signin.url}/account`)).text)
   assert.match(account, /Passkey added: Passkey added \d/)
-  assert.match(account, /Work laptop Remove passkey \(Work laptop\) Added \d+ \w+ \d{4} at [\d:]+[ap]m Last used Not used yet/)
+  assert.match(account, /Work laptop Remove passkey \(Work laptop\) Added \d+ \w+ \d{4} at [\d:]+[ap]m Last used \d+ \w+ \d{4} at [\d:]+[ap]m/)
+  assert.match(account, /Remove passkey \(Passkey added \d+ \w+ \d{4}\) Added \d+ \w+ \d{4} at [\d:]+[ap]m Last used Not used yet/)
   assert.match(account, /10 recovery codes left/)
   const emails = await signin.context.db.selectFrom('outbox').select('subject').where('recipient', '=', who.email).execute()
   assert.equal(emails.filter((email) => /A passkey was added/.test(email.subject)).length, 2)
@@ -71,6 +87,7 @@ test('the same authenticator cannot be added twice, and a challenge made for ano
   const who = await signedInPerson('account.twice')
   const key = new SoftPasskey()
   await addPasskey(who.http, key, 'Phone')
+  await signInWithPasskey(who.http, key)
   // The same credential again (an authenticator that ignored excludeCredentials): refused, not a 5xx.
   const page = await who.http.get(`${signin.url}/account/passkeys/add`)
   const options = JSON.parse((await who.http.get(`${signin.url}/account/passkeys/add/options`)).text)

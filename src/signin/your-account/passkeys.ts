@@ -1,6 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express'
 import { renderFormErrors } from '../../platform/views.ts'
 import { field } from '../../platform/validation.ts'
+import { acrSatisfies, acrValues, secondFactorsOf } from '../accounts/factors.ts'
 import { addPasskey, deletePasskey, signinRelyingParty } from '../accounts/passkey-actions.ts'
 import { passkeyNameProblem, passkeysOf, registrationOptions } from '../accounts/passkeys.ts'
 import type { SigninContext } from '../context.ts'
@@ -14,6 +15,7 @@ import { inUkTime } from './activity.ts'
  */
 const views = {
   add: 'your-account/passkeys/add-passkey.njk',
+  strongerSignIn: 'your-account/passkeys/stronger-sign-in.njk',
   recoveryCodes: 'your-account/passkeys/recovery-codes.njk',
   remove: 'your-account/passkeys/remove-passkey.njk'
 }
@@ -44,15 +46,27 @@ export function passkeyAccountRoutes(context: SigninContext, signInAgain: Middle
 
   const addPage = (req: Request) => ({ values: { name: field(req, 'name').slice(0, 60) } })
 
-  router.get('/passkeys/add', signInAgain, (req, res) => res.render(views.add, addPage(req)))
+  /**
+   * As in a sign-in (ADR 12): once the account has a passkey or an app, adding another
+   * needs a session that proved one of them. A password and a mailbox are never enough to
+   * add a key of someone else's.
+   */
+  async function mayAddHere(req: Request, res: Response, next: NextFunction) {
+    if (acrSatisfies(req.signedIn!.acr, [acrValues.app])) return next()
+    const factors = await secondFactorsOf(context.db, req.signedIn!.account.id)
+    if (!factors.includes('passkey') && !factors.includes('authenticator-app')) return next()
+    res.status(403).render(views.strongerSignIn)
+  }
 
-  router.get('/passkeys/add/options', signInAgain, async (req, res) => {
+  router.get('/passkeys/add', signInAgain, mayAddHere, (req, res) => res.render(views.add, addPage(req)))
+
+  router.get('/passkeys/add/options', signInAgain, mayAddHere, async (req, res) => {
     const { account } = req.signedIn!
     res.json(await registrationOptions(context.db, context.store, signinRelyingParty(context),
       { id: account.id, email: account.email, name: `${account.given_name} ${account.family_name}` }, bindingOf(req)))
   })
 
-  router.post('/passkeys/add', signInAgain, async (req, res) => {
+  router.post('/passkeys/add', signInAgain, mayAddHere, async (req, res) => {
     const name = field(req, 'name').trim()
     const nameProblem = passkeyNameProblem(name)
     if (nameProblem) return renderFormErrors(res, views.add, { name: nameProblem }, addPage(req))

@@ -14,6 +14,8 @@ export interface SignedIn {
   sessionId: string
   /** When the person last proved a password and a second factor in this session (seconds). */
   loginTs: number | undefined
+  /** The level that sign-in reached (ADR 10, 12). */
+  acr: string | undefined
   /** The services this session signed in to, with the sid each was given. */
   authorizations: Record<string, { sid?: string, grantId?: string }>
 }
@@ -29,6 +31,7 @@ export async function signedIn(context: SigninContext, req: Request, res: Respon
     account,
     sessionId: session.jti,
     loginTs: session.loginTs,
+    acr: session.acr,
     authorizations: (session.authorizations ?? {}) as SignedIn['authorizations']
   }
 }
