@@ -414,7 +414,6 @@ async function main(): Promise<void> {
     await clickAndWait(page, button(page, 'Change password'))
     await expectErrorSummary(page)
     await capture(page, 'change-password-error')
-    await passkeyScreenshots(page, signin.url, capture)
     await page.goto(`${signin.url}/account`)
     await clickAndWait(page, button(page, 'Sign out of every device and service'))
     await expectHeading(page, "You've been signed out everywhere")
@@ -425,6 +424,7 @@ async function main(): Promise<void> {
     await page.context().close()
 
     await placementsScreenshots(browser)
+    await passkeyScreenshots(browser, signin, service.url, capture)
     await servicePageScreenshots(browser, capture)
   } finally {
     await browser.close()
