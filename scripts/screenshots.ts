@@ -7,6 +7,7 @@ import { launchBrowser, narrowestWidth, newPage, screenshot, screenshotsDir } fr
 import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'
 import { startTestClient } from '../test/support/test-client.ts'
+import { passkeyScreenshots } from './screenshots-passkeys.ts'
 import { servicePageScreenshots } from './screenshots-service-pages.ts'
 
 /**
@@ -449,6 +450,7 @@ async function main(): Promise<void> {
     await page.context().close()
 
     await placementsScreenshots(browser)
+    await passkeyScreenshots(browser, signin, service.url, capture)
     await servicePageScreenshots(browser, capture)
   } finally {
     await browser.close()

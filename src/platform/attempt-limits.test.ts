@@ -39,6 +39,15 @@ test('50 reservations at once against a limit of 5: exactly 5 are allowed', asyn
   assert.deepEqual(results.map((r) => r.count).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1), 'every reservation got its own count')
 })
 
+test('take: 50 takes of one key at once, exactly one gets the value, and it is gone after (passkey challenges, ADR 12)', async () => {
+  const k = key()
+  await store.set(k, { purpose: 'once' }, 300)
+  const results = await Promise.all(Array.from({ length: 50 }, () => store.take<{ purpose: string }>(k)))
+  assert.deepEqual(results.filter((r) => r !== undefined), [{ purpose: 'once' }])
+  assert.equal(await store.get(k), undefined)
+  assert.equal(await store.take(k), undefined)
+})
+
 test('200 reservations at once against a limit of 100 an hour: exactly 100 are allowed', async () => {
   const k = key()
   const results = await Promise.all(Array.from({ length: 200 }, () => store.reserveAttempt(k, hourly, clock.now())))

@@ -12,6 +12,12 @@ export interface ShortLivedStore {
   set(key: string, value: unknown, ttlSeconds: number): Promise<void>
   delete(key: string): Promise<void>
   /**
+   * Reads and deletes a value in one atomic step (PostgreSQL `DELETE … RETURNING`, Redis
+   * `GETDEL`): of any number of requests taking the same key at once, exactly one gets it.
+   * For things usable once, such as a passkey challenge.
+   */
+  take<T>(key: string): Promise<T | undefined>
+  /**
    * Counts one attempt against a limit, atomically, before the attempt is made: the
    * count and the verdict come from one statement (PostgreSQL) or one script (Redis), so
    * any number of requests arriving together, on any number of nodes, get at most
@@ -93,6 +99,12 @@ export class PostgresShortLivedStore implements ShortLivedStore {
     await this.#db.deleteFrom('short_lived').where('key', '=', key).execute()
   }
 
+  async take<T>(key: string): Promise<T | undefined> {
+    const row = await this.#db.deleteFrom('short_lived').where('key', '=', key)
+      .returning(['value', 'expires_at']).executeTakeFirst()
+    return row && row.expires_at > this.#clock.now() ? row.value as T : undefined
+  }
+
   async reserveAttempt(key: string, rule: AttemptRule, now: Date): Promise<AttemptReservation> {
     const nowMs = now.getTime()
     const fresh = freshAttempts(rule, nowMs)
@@ -157,6 +169,11 @@ export class RedisShortLivedStore implements ShortLivedStore {
 
   async delete(key: string): Promise<void> {
     await this.#redis.del(this.#prefix + key)
+  }
+
+  async take<T>(key: string): Promise<T | undefined> {
+    const value = await this.#redis.getdel(this.#prefix + key)
+    return value === null ? undefined : JSON.parse(value) as T
   }
 
   async reserveAttempt(key: string, rule: AttemptRule, now: Date): Promise<AttemptReservation> {

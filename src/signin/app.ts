@@ -1,3 +1,5 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import express, { type Express } from 'express'
 import type nunjucks from 'nunjucks'
 import type Provider from 'oidc-provider'
@@ -13,6 +15,7 @@ import type { SigninContext } from './context.ts'
 import { createAccountRoutes } from './journeys/create-account/routes.ts'
 import { forgottenPasswordRoutes } from './journeys/forgotten-password/routes.ts'
 import { loadInteraction } from './journeys/journey.ts'
+import { passkeyJourneyRoutes } from './journeys/passkeys/routes.ts'
 import { secondFactorRoutes } from './journeys/second-factor/routes.ts'
 import { signInRoutes } from './journeys/sign-in/routes.ts'
 import { clientAuthentication } from './provider/client-authentication.ts'
@@ -47,9 +50,13 @@ export function signinCookies(secure: boolean, serviceName: string): CookieUse[]
   ]
 }
 
+/** SimpleWebAuthn's browser bundle (a UMD file that sets `window.SimpleWebAuthnBrowser`), served as our own asset. */
+const webAuthnBrowserBundle = path.join(path.dirname(fileURLToPath(import.meta.resolve('@simplewebauthn/browser'))), '../dist/bundle/index.umd.min.js')
+
 /** Sign-in's own assets after GOV.UK Frontend's (also served by a node that is still starting). */
 export function serveSigninAssets(app: Express): void {
   serveAssets(app, import.meta.dirname)
+  app.get('/assets/simplewebauthn-browser.js', (_req, res) => res.sendFile(webAuthnBrowserBundle, { maxAge: '1d' }))
 }
 
 export function buildSigninApp(app: Express, context: SigninContext): Express {
@@ -69,6 +76,7 @@ export function buildSigninApp(app: Express, context: SigninContext): Express {
   interaction.use(noStore, formBodies(), loadInteraction(context), csrfProtection)
   interaction.use(signInRoutes(context))
   interaction.use(secondFactorRoutes(context))
+  interaction.use(passkeyJourneyRoutes(context))
   interaction.use(createAccountRoutes(context))
   interaction.use('/forgotten-password', forgottenPasswordRoutes(context))
   const webSessions = sessions({

@@ -16,6 +16,8 @@ export type AuditEventName =
   | 're-authenticated' | 're-authentication-failed' | 're-authentication-locked'
   | 'email-change-requested' | 'email-change-to-existing-email' | 'email-change-code-failed' | 'email-change-refused' | 'email-changed'
   | 'authenticator-app-replaced' | 'authenticator-app-removed' | 'recovery-codes-replaced'
+  // Passkeys (ADR 12).
+  | 'passkey-added' | 'passkey-removed' | 'passkey-refused'
 
 export interface AuditEvent {
   event: AuditEventName

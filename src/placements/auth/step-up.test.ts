@@ -42,6 +42,12 @@ test('acrMeets: a stronger level meets a weaker requirement, never the reverse; 
   assert.equal(acrMeets(undefined, undefined), true)
   assert.equal(acrMeets('urn:other:loa2', 'urn:other:loa2'), true)
   assert.equal(acrMeets('urn:other:loa3', 'urn:other:loa2'), false)
+  // A passkey (ADR 12) meets every level; nothing weaker meets it.
+  const phishingResistant = 'http://schemas.openid.net/pape/policies/2007/06/phishing-resistant'
+  assert.equal(acrMeets(phishingResistant, app), true)
+  assert.equal(acrMeets(phishingResistant, multiFactor), true)
+  assert.equal(acrMeets(app, phishingResistant), false)
+  assert.equal(readPlacementsConfig({ NODE_ENV: 'test', PLACEMENTS_PORT: '0', OIDC_SUPPORT_REQUIRED_ACR: phishingResistant }).identityProvider.supportRequiredAcr, phishingResistant)
 })
 
 test('sign-in sends acr_values for multi-factor', async () => {

@@ -9,7 +9,7 @@ type Db = Kysely<SigninDatabase> | Transaction<SigninDatabase>
  * codes). After a correct password Sign-in asks for a second factor: the strongest the
  * account has is offered first, and the person may choose another.
  */
-export type SecondFactor = 'authenticator-app' | 'email-code' | 'recovery-code'
+export type SecondFactor = 'passkey' | 'authenticator-app' | 'email-code' | 'recovery-code'
 
 /** What was proven in one sign-in, in the order it happened. */
 export type ProvenMethod = 'password' | SecondFactor
@@ -20,6 +20,8 @@ export type ProvenMethod = 'password' | SecondFactor
  * for one is met by it or any stronger one.
  */
 export const acrValues = {
+  /** A passkey (WebAuthn, user verification required): bound to Sign-in's origin, so a look-alike site cannot relay it (ADR 12). */
+  phishingResistant: 'http://schemas.openid.net/pape/policies/2007/06/phishing-resistant',
   /** Password and an authenticator app: a device in the person's hand, apart from their mailbox. */
   app: 'http://schemas.openid.net/pape/policies/2007/06/multi-factor-physical',
   /** Password and a second step of any kind: an emailed code, an app, or a recovery code. */
@@ -29,7 +31,7 @@ export const acrValues = {
 export type Acr = typeof acrValues[keyof typeof acrValues]
 
 /** Strongest first: what discovery advertises as `acr_values_supported`. */
-export const supportedAcrValues: Acr[] = [acrValues.app, acrValues.multiFactor]
+export const supportedAcrValues: Acr[] = [acrValues.phishingResistant, acrValues.app, acrValues.multiFactor]
 
 function acrRank(acr: string | undefined): number {
   const index = supportedAcrValues.indexOf(acr as Acr)
@@ -57,8 +59,13 @@ export function targetAcr(requested: string[]): Acr | undefined {
  * `mfa` only when the second factor is independent of the mailbox that can also reset
  * the password (an app or a recovery code): NIST SP 800-63B does not count email as an
  * authenticator, and RFC 8176 defines `mfa` by NIST's terms. See ADR 10.
+ * A passkey is `hwk` (a key held in hardware the person has); alone, with the `user`
+ * verification the authenticator did (a PIN or biometric), it is a whole sign-in (ADR 12).
  */
 export function authenticationResult(proven: ProvenMethod[]): { acr: Acr, amr: string[] } | undefined {
+  if (proven.includes('passkey')) {
+    return { acr: acrValues.phishingResistant, amr: proven.includes('password') ? ['pwd', 'mfa', 'hwk'] : ['hwk', 'user'] }
+  }
   if (!proven.includes('password')) return undefined
   const amr = ['pwd']
   if (proven.includes('authenticator-app')) return { acr: acrValues.app, amr: [...amr, 'mfa', 'otp'] }
@@ -67,9 +74,22 @@ export function authenticationResult(proven: ProvenMethod[]): { acr: Acr, amr: s
   return undefined
 }
 
-/** Which methods prove enough for `target`: only an app meets the app level. */
+/** Which methods prove enough for `target`: only a passkey meets the phishing-resistant level; an app or a passkey the app level. */
 export function factorMeets(factor: SecondFactor, target: Acr | undefined): boolean {
-  return target !== acrValues.app || factor === 'authenticator-app'
+  if (target === acrValues.phishingResistant) return factor === 'passkey'
+  if (target === acrValues.app) return factor === 'passkey' || factor === 'authenticator-app'
+  return true
+}
+
+/**
+ * The factors to offer now, strongest first: those that meet the target, or, when the
+ * account has none that does, the others (the person proves a second factor first, and
+ * may then add what the service needs).
+ */
+export function factorsToOffer(factors: SecondFactor[], proven: ProvenMethod[], target: Acr | undefined): { offered: SecondFactor[], meetsTarget: boolean } {
+  const unproven = factors.filter((factor) => !proven.includes(factor))
+  const meeting = unproven.filter((factor) => factorMeets(factor, target))
+  return meeting.length > 0 ? { offered: meeting, meetsTarget: true } : { offered: unproven, meetsTarget: false }
 }
 
 /** The second factors an account can use now, strongest first. Email is always there. */
@@ -77,7 +97,8 @@ export async function secondFactorsOf(db: Db, accountId: string): Promise<Second
   const rows = await db.selectFrom('account_factors').select('kind')
     .where('account_id', '=', accountId).where('confirmed_at', 'is not', null).execute()
   const hasApp = rows.some((row) => row.kind === 'authenticator-app')
-  const recovery = hasApp && await db.selectFrom('recovery_codes').select('id')
+  const hasPasskey = rows.some((row) => row.kind === 'passkey')
+  const recovery = (hasApp || hasPasskey) && await db.selectFrom('recovery_codes').select('id')
     .where('account_id', '=', accountId).where('used_at', 'is', null).limit(1).executeTakeFirst()
-  return [...(hasApp ? ['authenticator-app' as const] : []), 'email-code', ...(recovery ? ['recovery-code' as const] : [])]
+  return [...(hasPasskey ? ['passkey' as const] : []), ...(hasApp ? ['authenticator-app' as const] : []), 'email-code', ...(recovery ? ['recovery-code' as const] : [])]
 }

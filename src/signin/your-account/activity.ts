@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { SigninDatabase } from '../database/schema.ts'
 
 const ukTime = new Intl.DateTimeFormat('en-GB', {
@@ -14,18 +14,23 @@ export function inUkTime(at: Date): string {
 const factorNames: Record<string, string> = {
   'email-code': 'Code sent by email',
   'authenticator-app': 'Authenticator app',
+  'passkey': 'Passkey',
   'recovery-code': 'Recovery code'
 }
 
 export interface Activity { when: string, factor: string, service: string }
 
-/** The account's last 10 completed sign-ins (a password and a second factor, at a service or in Your account), newest first, from the audit trail. */
+/** The account's last 10 completed sign-ins (a password and a second factor, or a passkey alone; at a service or in Your account), newest first, from the audit trail. */
 export async function recentActivity(db: Kysely<SigninDatabase>, accountId: string, limit = 10): Promise<Activity[]> {
   const rows = await db.selectFrom('audit_events')
     .leftJoin('clients', 'clients.client_id', 'audit_events.client_id')
     .select(['audit_events.at', 'audit_events.details', 'clients.name'])
     .where('audit_events.account_id', '=', accountId)
-    .where('audit_events.event', '=', 'second-factor')
+    // The second factor after a password, or a passkey alone (ADR 12), which is a whole sign-in.
+    .where((eb) => eb.or([
+      eb('audit_events.event', '=', 'second-factor'),
+      eb.and([eb('audit_events.event', '=', 'sign-in'), eb(sql<string>`audit_events.details->>'factor'`, '=', 'passkey')])
+    ]))
     .where('audit_events.outcome', '=', 'success')
     .orderBy('audit_events.at', 'desc').orderBy('audit_events.id', 'desc')
     .limit(limit).execute()

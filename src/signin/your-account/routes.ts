@@ -14,6 +14,7 @@ import { changeEmailRoutes } from './change-email.ts'
 import { endSessions } from './end-sessions.ts'
 import { manageFactorRoutes } from './manage-factors.ts'
 import { requireRecentSignIn, signInAgainRoutes } from './sign-in-again.ts'
+import { passkeyAccountRoutes } from './passkeys.ts'
 
 const views = {
   account: 'your-account/account.njk',
@@ -51,6 +52,7 @@ export function yourAccountRoutes(context: SigninContext): Router {
   // computer cannot be used to change the account; the person signs in again, then returns.
   router.use('/sign-in-again', signInAgainRoutes(context))
   const signInAgain = requireRecentSignIn(context)
+  router.use(passkeyAccountRoutes(context, signInAgain))
 
   router.get('/', async (req, res) => {
     const { account } = req.signedIn!

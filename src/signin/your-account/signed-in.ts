@@ -14,7 +14,7 @@ export interface SignedIn {
   sessionId: string
   /** When the person last proved a password and a second factor in this session (seconds). */
   loginTs: number | undefined
-  /** The level that sign-in reached (ADR 10): the app level means an authenticator app was used. */
+  /** The level that sign-in reached (ADR 10, 12): the app level means an authenticator app was used; phishing-resistant, a passkey. */
   acr: string | undefined
   /** What that sign-in proved (RFC 8176): `mfa` when the second factor was an app or a recovery code. */
   amr: string[]

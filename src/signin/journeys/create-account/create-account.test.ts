@@ -318,7 +318,7 @@ async function createdAccount(person: Person) {
 test('a new account has proven a password and an emailed code: continuing signs in with acr multi-factor and amr pwd, otp, without another code', async () => {
   const person = { givenName: 'Ada', familyName: 'Lovelace', email: 'ada.lovelace.amr@example.com' }
   const j = await createdAccount(person)
-  assert.match(visibleText(j.complete.text), /Add an authenticator app \(optional\)/)
+  assert.match(visibleText(j.complete.text), /Add a passkey or an authenticator app \(optional\)/)
   const codesBefore = await signin.context.db.selectFrom('verification_codes').select('id').where('email_normalised', '=', person.email).execute()
   const callback = await followToCallbackOrPage(j.http, await submit(j.http, j.complete, `${j.base}/registration-complete`, {}), redirectUri)
   const claims = (await finishFlow(j.flow, callback.url)).claims()!

@@ -162,11 +162,12 @@ export function createAccountRoutes(context: SigninContext): Router {
     const registration = req.signin.journey.registration!
     // The address was proven with a code in this same interaction, and the password was
     // just chosen: a password and an emailed code, as a sign-in would ask (ADR 10).
-    if (field(req, 'next') === 'set-up-app') {
-      // The offer to add an authenticator app: optional, the emailed code remains.
+    const next = field(req, 'next')
+    if (next === 'set-up-app' || next === 'set-up-passkey') {
+      // The offer to add a passkey (shown first) or an authenticator app: optional, the emailed code remains.
       req.signin.journey.signingIn = { accountId: registration.accountId!, email: registration.email, proven: ['password', 'email-code'], target: requestedAcr(req) }
       saveJourney(req)
-      return res.redirect(303, path(req, 'set-up-authenticator-app'))
+      return res.redirect(303, path(req, next === 'set-up-app' ? 'set-up-authenticator-app' : 'set-up-passkey'))
     }
     await continueSignIn(context, req, res, registration.accountId!, registration.email, ['password', 'email-code'])
   })

@@ -3,7 +3,7 @@ import { queueEmail } from '../../../platform/mail/outbox.ts'
 import { findAccountById } from '../../accounts/accounts.ts'
 import { renderFormErrors } from '../../../platform/views.ts'
 import { appSecretOf, beginAppSetUp, checkAppCode, confirmApp, groupedSecret, setUpDetails } from '../../accounts/authenticator-app.ts'
-import { acrSatisfies, acrValues, authenticationResult, factorMeets, secondFactorsOf, targetAcr, type ProvenMethod, type SecondFactor } from '../../accounts/factors.ts'
+import { acrSatisfies, acrValues, authenticationResult, factorsToOffer, secondFactorsOf, targetAcr, type ProvenMethod, type SecondFactor } from '../../accounts/factors.ts'
 import { replaceRecoveryCodes } from '../../accounts/recovery-codes.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
@@ -33,14 +33,16 @@ const views = {
 export { appMessages, recoveryMessages } from './checks.ts'
 
 export const factorNames: Record<SecondFactor, { label: string, hint: string }> = {
+  'passkey': { label: 'Use a passkey', hint: 'Use the passkey on your phone, computer or security key' },
   'authenticator-app': { label: 'Use your authenticator app', hint: 'Enter the code your app shows' },
   'email-code': { label: 'Get a code by email', hint: 'We will send a code to your email address' },
-  'recovery-code': { label: 'Use a recovery code', hint: 'One of the codes you saved when you set up your authenticator app' }
+  'recovery-code': { label: 'Use a recovery code', hint: 'One of the codes you saved when you set up a passkey or an authenticator app' }
 }
 
 const passwordProven = (j: Journey) => j.signingIn?.proven.includes('password') === true
 
 export const secondFactorPaths: Record<SecondFactor, string> = {
+  'passkey': '/passkey',
   'authenticator-app': '/authenticator-app-code',
   'email-code': '/email-code',
   'recovery-code': '/recovery-code'
@@ -77,14 +79,15 @@ export async function continueSignIn(context: SigninContext, req: Request, res: 
   req.signin.journey.signingIn = signingIn
   // Part-way signed in is a step up from a stranger: a new session id for it.
   renewSession(req)
-  const factors = (await secondFactorsOf(context.db, accountId)).filter((factor) => factorMeets(factor, target) && !proven.includes(factor))
-  if (factors.length === 0 && proven.length >= 2) {
-    // The service asks for an authenticator app and the account has none: having proven a
-    // password and an emailed code, the person may add one now (asked for what is missing).
+  const { offered, meetsTarget } = factorsToOffer(await secondFactorsOf(context.db, accountId), proven, target)
+  if (!meetsTarget && proven.length >= 2) {
+    // The service asks for a passkey or an authenticator app and the account has none:
+    // having proven a password and a second factor, the person may add one now (asked
+    // for what is missing, never refused silently).
     saveJourney(req)
-    return res.redirect(303, `/interaction/${req.signin.uid}/set-up-authenticator-app`)
+    return res.redirect(303, `/interaction/${req.signin.uid}${target === acrValues.phishingResistant ? '/set-up-passkey' : '/set-up-authenticator-app'}`)
   }
-  const first = factors[0] ?? 'email-code'
+  const first = offered[0] ?? 'email-code'
   if (first === 'email-code') {
     const sent = await sendSignInCode(context, req)
     if (sent.limitedMinutes) {
@@ -96,8 +99,9 @@ export async function continueSignIn(context: SigninContext, req: Request, res: 
   res.redirect(303, `/interaction/${req.signin.uid}${secondFactorPaths[first]}`)
 }
 
+/** The radios (a passkey is offered above them, by JavaScript only: without it a passkey cannot be used). */
 function choiceItems(factors: SecondFactor[]) {
-  return { items: factors.map((factor) => ({ value: factor, text: factorNames[factor].label, hint: { text: factorNames[factor].hint } })) }
+  return { passkey: factors.includes('passkey'), items: factors.filter((factor) => factor !== 'passkey').map((factor) => ({ value: factor, text: factorNames[factor].label, hint: { text: factorNames[factor].hint } })) }
 }
 
 /**
@@ -111,11 +115,12 @@ export async function stepUpFromSession(context: SigninContext, req: Request): P
   if (!session?.accountId || interaction.prompt.name !== 'login') return undefined
   const reasons = interaction.prompt.reasons
   if (!reasons.includes('acr_values_not_met') || reasons.some((reason) => reason !== 'acr_values_not_met')) return undefined
-  // Only sessions that proved a password and a second factor are stepped up from.
-  if (session.acr !== acrValues.multiFactor) return undefined
+  // Only sessions that proved a password and a second factor are stepped up from (an app
+  // session, to a passkey: ADR 12).
+  if (session.acr !== acrValues.multiFactor && session.acr !== acrValues.app) return undefined
   const account = await findAccountById(context.db, session.accountId)
   if (!account) return undefined
-  return { accountId: account.id, email: account.email, proven: ['password', 'email-code'] }
+  return { accountId: account.id, email: account.email, proven: ['password', session.acr === acrValues.app ? 'authenticator-app' : 'email-code'] }
 }
 
 export function secondFactorRoutes(context: SigninContext): Router {
@@ -126,7 +131,7 @@ export function secondFactorRoutes(context: SigninContext): Router {
   /** The factors this person may choose from now, strongest first. */
   async function choices(req: Request): Promise<SecondFactor[]> {
     const signingIn = req.signin.journey.signingIn!
-    return (await secondFactorsOf(context.db, signingIn.accountId)).filter((factor) => factorMeets(factor, signingIn.target) && !signingIn.proven.includes(factor))
+    return factorsToOffer(await secondFactorsOf(context.db, signingIn.accountId), signingIn.proven, signingIn.target).offered
   }
   const otherWays = async (req: Request) => (await choices(req)).length > 1
 
@@ -169,7 +174,7 @@ export function secondFactorRoutes(context: SigninContext): Router {
    */
   async function mayAddApp(req: Request, res: Response, next: () => void) {
     const { proven, accountId } = req.signin.journey.signingIn!
-    if (proven.includes('authenticator-app') || proven.includes('recovery-code')) return next()
+    if (proven.includes('authenticator-app') || proven.includes('recovery-code') || proven.includes('passkey')) return next()
     if (!(await secondFactorsOf(context.db, accountId)).includes('authenticator-app')) return next()
     res.redirect(303, path(req, ''))
   }

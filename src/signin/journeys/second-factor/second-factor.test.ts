@@ -50,7 +50,7 @@ async function finish(http: HttpSession, response: HttpResponse, flow: Flow) {
 test('discovery advertises the acr values, strongest first', async () => {
   const metadata = await (await fetch(`${signin.url}/.well-known/openid-configuration`)).json() as Record<string, unknown>
   assert.deepEqual(metadata.acr_values_supported, supportedAcrValues)
-  assert.deepEqual(supportedAcrValues, [acrValues.app, acrValues.multiFactor])
+  assert.deepEqual(supportedAcrValues, [acrValues.phishingResistant, acrValues.app, acrValues.multiFactor])
   assert.ok((metadata.claims_supported as string[]).includes('acr') && (metadata.claims_supported as string[]).includes('amr'))
 })
 

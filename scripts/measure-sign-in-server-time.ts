@@ -1,0 +1,84 @@
+import { Server, type ServerResponse } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { addConfirmedApp, appCodeAt, newAppSecret } from '../src/signin/accounts/authenticator-app.ts'
+import { addPasskey, signinRelyingParty } from '../src/signin/accounts/passkey-actions.ts'
+import { registrationOptions } from '../src/signin/accounts/passkeys.ts'
+import { csrfFrom, HttpSession } from '../test/support/http-client.ts'
+import { beginFlow, discover, finishFlow, followToCallbackOrPage, openSignIn, submit } from '../test/support/oidc-flow.ts'
+import { startTestSignin } from '../test/support/signin.ts'
+import { addAccount } from '../test/support/signin-pages.ts'
+import { SoftPasskey } from '../test/support/soft-passkey.ts'
+
+/**
+ * The server-side time of one complete sign-in (authorization request → pages → answer →
+ * token exchange): the sum, over every HTTP request of the sign-in, of the time from
+ * Sign-in's server receiving the request to its response finishing. The client (in the same
+ * process) waits for each answer before sending the next, so this is Sign-in's own work.
+ * Two kinds, one at a time, median of ROUNDS (default 21):
+ *   - passkey alone (the tests' software authenticator, P-256);
+ *   - password + authenticator app (TOTP), each round a new account (a code is used once).
+ * For one core: `UV_THREADPOOL_SIZE=1 taskset -c 0 node scripts/measure-sign-in-server-time.ts`.
+ */
+process.env.NODE_ENV = 'test'
+let serverMs = 0
+const emit = Server.prototype.emit
+Server.prototype.emit = function timedEmit(this: Server, event: string, ...args: unknown[]) {
+  if (event === 'request') {
+    const started = performance.now()
+    ;(args[1] as ServerResponse).once('finish', () => { serverMs += performance.now() - started })
+  }
+  return Reflect.apply(emit, this, [event, ...args]) as boolean
+} as typeof Server.prototype.emit
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+const signin = await startTestSignin()
+const serviceUrl = 'http://localhost:4999'
+const client = await signin.registerTestClient({ baseUrl: serviceUrl })
+const config = await discover(signin.url, client.clientId, client.secret)
+const rp = signinRelyingParty(signin.context)
+const password = 'measure-password-long-enough'
+
+const holder = await addAccount(signin.context.db, { email: 'measure.passkey@example.com', password })
+const key = new SoftPasskey()
+const who = { accountId: holder.id, email: holder.email, ip: undefined }
+const options = await registrationOptions(signin.context.db, signin.context.store, rp, { id: holder.id, email: holder.email, name: 'Measure' }, 'measure')
+await addPasskey(signin.context, who, 'measure', JSON.stringify(key.register(options, { origin: rp.origin })), 'Measure')
+
+async function passkeySignIn(): Promise<void> {
+  const http = new HttpSession()
+  const flow = await beginFlow(config, `${serviceUrl}/callback`)
+  const page = await openSignIn(http, flow)
+  const challenge = JSON.parse((await http.get(`${page.url}/passkey-sign-in/options`)).text)
+  const answer = await http.post(`${page.url}/passkey-sign-in`, { _csrf: csrfFrom(page.text), response: JSON.stringify(key.authenticate(challenge, { origin: rp.origin })) })
+  await finishFlow(flow, (await followToCallbackOrPage(http, answer, flow.redirectUri)).url)
+}
+
+async function appSignIn(round: number): Promise<void> {
+  const email = `measure.app.${round}@example.com`
+  const account = await addAccount(signin.context.db, { email, password })
+  const secret = newAppSecret()
+  await addConfirmedApp(signin.context.db, account.id, secret, signin.context.codeKey, new Date())
+  // Making the account (a password hash) is not part of the sign-in: counting starts here.
+  serverMs = 0
+  const http = new HttpSession()
+  const flow = await beginFlow(config, `${serviceUrl}/callback`)
+  const page = await openSignIn(http, flow)
+  const afterPassword = await submit(http, page, page.url, { email, password })
+  const appPage = await http.get(new URL(afterPassword.headers.get('location')!, afterPassword.url))
+  const answer = await http.post(appPage.url, { _csrf: csrfFrom(appPage.text), code: appCodeAt(secret, new Date()) })
+  await finishFlow(flow, (await followToCallbackOrPage(http, answer, flow.redirectUri)).url)
+}
+
+const rounds = Number(process.env.ROUNDS ?? 21)
+const passkeyTimes: number[] = []
+const appTimes: number[] = []
+await passkeySignIn()
+for (let i = 0; i < rounds; i++) {
+  serverMs = 0
+  await passkeySignIn()
+  passkeyTimes.push(serverMs)
+  await appSignIn(i)
+  appTimes.push(serverMs)
+}
+console.warn(`server-side time of one complete sign-in, median of ${rounds}: passkey alone ${median(passkeyTimes).toFixed(1)} ms; password + authenticator app ${median(appTimes).toFixed(1)} ms`)
+await signin.close()
