@@ -1,3 +1,5 @@
+import type { TestServices } from './placements.ts'
+
 /**
  * Reading the support console's pages in tests: table rows and summary lists as plain
  * text, so assertions say what a person sees rather than how it is marked up.
@@ -23,4 +25,15 @@ export function strip(html: string): string {
 /** The few entities the templates write, decoded. */
 export function decode(text: string): string {
   return text.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&')
+}
+
+/** A seeded demo organisation's id, found by its name (read only: tests never change the demo data). */
+export async function demoOrganisationId(services: TestServices, name: string): Promise<string> {
+  const row = await services.placements.context.db.selectFrom('organisations').select('id').where('name', '=', name).executeTakeFirstOrThrow()
+  return row.id
+}
+
+export async function countOrganisations(services: TestServices): Promise<number> {
+  const row = await services.placements.context.db.selectFrom('organisations').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  return Number(row.n)
 }

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test'
 import { HttpSession } from '../../../../test/support/http-client.ts'
 import { startTestServices, type TestServices } from '../../../../test/support/placements.ts'
 import { signInToPlacements } from '../../../../test/support/placements-flow.ts'
-import { decode, tableRows } from '../../../../test/support/support-console.ts'
+import { countOrganisations, decode, demoOrganisationId, tableRows } from '../../../../test/support/support-console.ts'
 
 /**
  * The support console's list of organisations: paging and search over the demo data's 28
@@ -23,15 +23,8 @@ after(() => services.close())
 
 const get = (http: HttpSession, path: string) => http.get(new URL(path, services.placements.url))
 
-async function anneOrganisation(): Promise<string> {
-  const row = await services.placements.context.db.selectFrom('organisations').select('id').where('name', '=', 'Oakwood Primary School').executeTakeFirstOrThrow()
-  return row.id
-}
-
-async function organisationCount(): Promise<number> {
-  const row = await services.placements.context.db.selectFrom('organisations').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
-  return Number(row.n)
-}
+const anneOrganisation = () => demoOrganisationId(services, 'Oakwood Primary School')
+const organisationCount = () => countOrganisations(services)
 
 test('lists every organisation A to Z, 20 a page, each linking to its page', async () => {
   const page = await get(colin, '/support/organisations')

@@ -8,7 +8,7 @@ import { hashPassword } from '../../../signin/accounts/passwords.ts'
 import { demoPassword } from '../../../demo/personas.ts'
 import { recordAudit } from '../../domain/audit.ts'
 import { formatLondonTime } from './audit.ts'
-import { decode, summaryRows, tableRows } from '../../../../test/support/support-console.ts'
+import { countOrganisations, decode, demoOrganisationId, summaryRows, tableRows } from '../../../../test/support/support-console.ts'
 import { givenOrganisation, givenPerson, uniqueWord } from '../../../../test/support/builders.ts'
 
 /**
@@ -63,15 +63,8 @@ async function userId(email: string): Promise<string> {
   return row.id
 }
 
-async function anneOrganisation(): Promise<string> {
-  const row = await services.placements.context.db.selectFrom('organisations').select('id').where('name', '=', 'Oakwood Primary School').executeTakeFirstOrThrow()
-  return row.id
-}
-
-async function organisationCount(): Promise<number> {
-  const row = await services.placements.context.db.selectFrom('organisations').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
-  return Number(row.n)
-}
+const anneOrganisation = () => demoOrganisationId(services, 'Oakwood Primary School')
+const organisationCount = () => countOrganisations(services)
 
 async function isSupport(email: string): Promise<boolean> {
   return (await services.placements.context.db.selectFrom('support_users').innerJoin('users', 'users.id', 'support_users.user_id')
