@@ -2,7 +2,7 @@ import { queueEmail } from '../../platform/mail/outbox.ts'
 import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { passkeyAdded, passkeyRemoved } from '../passkey-emails.ts'
-import { defaultPasskeyName, relyingParty, removePasskey, savePasskey, verifyNewPasskey, type RelyingParty, type Refusal } from './passkeys.ts'
+import { checkPasskey, defaultPasskeyName, relyingParty, removePasskey, savePasskey, verifyNewPasskey, type PasskeyCheck, type RelyingParty, type Refusal } from './passkeys.ts'
 import { replaceRecoveryCodes } from './recovery-codes.ts'
 
 /** Sign-in as a WebAuthn relying party: its own public URL (ADR 12). */
@@ -11,6 +11,37 @@ export function signinRelyingParty(context: SigninContext): RelyingParty {
 }
 
 interface Who { accountId: string, email: string, ip: string | undefined, clientId?: string | undefined }
+
+/** Who used a passkey, for the audit trail: `purpose` is set when signing in again in "Your account". */
+export interface PasskeyUser { email: string | undefined, ip: string | undefined, clientId?: string | undefined, purpose?: 're-authenticate' | undefined }
+
+/**
+ * Audits a passkey's answer (ADR 12), the same wherever it is checked: `sign-in` (a passkey
+ * alone at sign-in) or `second-factor` (after a password, or signing in again). A sign count
+ * that did not go up (perhaps a copied key) is also kept as `passkey-refused`.
+ */
+export async function auditPasskeyCheck(context: SigninContext, who: PasskeyUser, checked: PasskeyCheck, event: 'sign-in' | 'second-factor'): Promise<void> {
+  const now = context.clock.now()
+  const base = { accountId: checked.accountId, email: who.email, ip: who.ip, clientId: who.clientId }
+  if (checked.result === 'refused' && checked.reason === 'cloned') {
+    await recordAudit(context.db, { ...base, event: 'passkey-refused', outcome: 'failure', details: { reason: 'sign-count-not-increased', factorId: checked.factorId ?? '' } }, now)
+  }
+  const outcome = checked.result === 'correct' ? 'success' : 'failure'
+  const details = { factor: 'passkey', ...(checked.result === 'refused' ? { result: checked.reason } : {}), ...(who.purpose ? { purpose: who.purpose } : {}) }
+  await recordAudit(context.db, { ...base, event, outcome, details }, now)
+}
+
+/**
+ * Proves one of the account's passkeys as a factor (after a password at sign-in, or when
+ * signing in again): the check (challenge taken once, bound to `binding` and the account;
+ * user verification; origin and RP ID; sign count forward only) and its audit event. An
+ * empty answer (the person cancelled) is not audited.
+ */
+export async function provePasskey(context: SigninContext, who: PasskeyUser & { accountId: string }, binding: string, responseJson: string): Promise<PasskeyCheck> {
+  const checked = await checkPasskey(context.db, context.store, signinRelyingParty(context), binding, responseJson, context.clock.now(), who.accountId)
+  if (checked.result === 'correct' || checked.reason !== 'missing') await auditPasskeyCheck(context, who, { ...checked, accountId: who.accountId }, 'second-factor')
+  return checked
+}
 
 export type AddPasskeyResult =
   | { ok: true, name: string, recoveryCodes: string[] | undefined }

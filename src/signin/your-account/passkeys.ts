@@ -7,6 +7,7 @@ import { passkeyNameProblem, passkeysOf, registrationOptions } from '../accounts
 import type { SigninContext } from '../context.ts'
 import { passkeyMessages } from '../journeys/passkeys/routes.ts'
 import { inUkTime } from './activity.ts'
+import { signedInAgainStrongly } from './sign-in-again.ts'
 
 /**
  * Passkeys in Your account (ADR 12): the list (on the account page), add one, remove one.
@@ -49,10 +50,10 @@ export function passkeyAccountRoutes(context: SigninContext, signInAgain: Middle
   /**
    * As in a sign-in (ADR 12): once the account has a passkey or an app, adding another
    * needs a session that proved one of them. A password and a mailbox are never enough to
-   * add a key of someone else's.
+   * add a key of someone else's. Signing in again here with a passkey or the app counts.
    */
   async function mayAddHere(req: Request, res: Response, next: NextFunction) {
-    if (acrSatisfies(req.signedIn!.acr, [acrValues.app])) return next()
+    if (acrSatisfies(req.signedIn!.acr, [acrValues.app]) || signedInAgainStrongly(context, req)) return next()
     const factors = await secondFactorsOf(context.db, req.signedIn!.account.id)
     if (!factors.includes('passkey') && !factors.includes('authenticator-app')) return next()
     res.status(403).render(views.strongerSignIn)

@@ -44,6 +44,14 @@ async function staleBrowser(who: { email: string, password: string }): Promise<H
 test('the return path is a path under /account on this site, or else /account', () => {
   assert.equal(safeReturnPath('/account/change-name'), '/account/change-name')
   assert.equal(safeReturnPath('/account/change-email/check-your-email'), '/account/change-email/check-your-email')
+  // A passkey's remove page holds its id: that one shape, with a lower-case UUID, and nothing else.
+  const id = '0b6c1f3e-8a2d-4c6b-9e7f-1a2b3c4d5e6f'
+  assert.equal(safeReturnPath(`/account/passkeys/${id}/remove`), `/account/passkeys/${id}/remove`)
+  for (const bad of [`/account/passkeys/${id}`, `/account/passkeys/${id}/remove/x`, `/account/passkeys/${id.toUpperCase()}/remove`, `/account/passkeys/${id}x/remove`,
+    `/account/passkeys/${id.slice(0, -1)}/remove`, `/account/passkeys//${id}/remove`, `/account/passkeys/../${id}/remove`, `/account/sign-in-again/${id}/remove`,
+    `/account/passkeys/${id}/remove?x=1`, `/account/passkeys/${id}/remove/`, `//account/passkeys/${id}/remove`]) {
+    assert.equal(safeReturnPath(bad), '/account', bad)
+  }
   for (const bad of ['//evil.example/account', 'https://evil.example/account/change-name', '/account/../admin', '/account/change-name?x=1',
     '/account\\evil', '/accounts', '/account/sign-in-again', '/account/sign-in-again/email-code', '/help', '', undefined, ['a'], '/account/%2e%2e', `/account/${'a'.repeat(120)}`]) {
     assert.equal(safeReturnPath(bad), '/account', String(bad))

@@ -1,12 +1,15 @@
 import { Router, type NextFunction, type Request, type Response } from 'express'
 import { renderFormErrors } from '../../platform/views.ts'
 import { field } from '../../platform/validation.ts'
-import { acrValues, secondFactorsOf, type SecondFactor } from '../accounts/factors.ts'
+import { acrSatisfies, acrValues, secondFactorsOf, type SecondFactor } from '../accounts/factors.ts'
+import { provePasskey, signinRelyingParty } from '../accounts/passkey-actions.ts'
+import { authenticationOptions } from '../accounts/passkeys.ts'
 import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { accountChangeCode } from '../emails.ts'
 import { codeMessages } from '../journeys/codes.ts'
 import { appMessages, proveAppCode, proveEmailCode, proveRecoveryCode, sendSignInCode, type Proof, type Prover } from '../journeys/second-factor/checks.ts'
+import { passkeyMessages } from '../journeys/passkeys/routes.ts'
 import { factorNames } from '../journeys/second-factor/routes.ts'
 import { checkAccountPassword } from './password-check.ts'
 
@@ -17,6 +20,11 @@ import { checkAccountPassword } from './password-check.ts'
  * with the very checks, lockouts and audit events of a sign-in (journeys/second-factor/
  * checks.ts), then goes back to the change page asked for. What was typed into that page
  * is not kept: the page opens afresh.
+ *
+ * An account with a passkey is offered it first (with JavaScript), on the first page: a
+ * passkey with user verification is a whole sign-in at Sign-in (ADR 12), so here too it
+ * needs no password (ADR 17). Without JavaScript, or without the passkey to hand, the
+ * password and the other factors remain.
  */
 export const recentSignInMinutes = 15
 
@@ -46,7 +54,10 @@ const factorPaths: Record<string, string> = { 'authenticator-app': '/authenticat
  */
 export function safeReturnPath(raw: unknown): string {
   if (typeof raw !== 'string' || raw.length > 100) return '/account'
-  if (!/^\/account(\/[a-z][a-z0-9-]{0,40}){0,3}$/.test(raw)) return '/account'
+  const named = /^\/account(\/[a-z][a-z0-9-]{0,40}){0,3}$/
+  // The one change page whose path holds an id: removing a passkey (a lower-case UUID).
+  const passkeyRemove = /^\/account\/passkeys\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/remove$/
+  if (!named.test(raw) && !passkeyRemove.test(raw)) return '/account'
   if (raw === base || raw.startsWith(`${base}/`)) return '/account'
   return raw
 }
@@ -59,8 +70,8 @@ interface Reauth { sessionId: string, returnTo: string, passwordProven: boolean,
 /** In the web session: when this Sign-in session last proved a password and a second factor again, and which. */
 interface Renewed { sessionId: string, at: number, factor: SecondFactor }
 
-/** The second factors that prove the person holds their app or its recovery codes, not just their mailbox (ADR 10). */
-const strongFactors: SecondFactor[] = ['authenticator-app', 'recovery-code']
+/** The factors that prove the person holds their passkey, app or its recovery codes, not just their mailbox (ADR 10, 12). */
+const strongFactors: SecondFactor[] = ['passkey', 'authenticator-app', 'recovery-code']
 
 const reauthKey = 'account-sign-in-again'
 const renewedKey = 'account-signed-in-again'
@@ -83,13 +94,19 @@ export function signedInRecently(context: SigninContext, req: Request): boolean 
  */
 export function signedInRecentlyWithApp(context: SigninContext, req: Request): boolean {
   const signedIn = req.signedIn!
-  const renewed = req.session.get<Renewed>(renewedKey)
   const now = context.clock.now().getTime()
   const window = recentSignInMinutes * 60_000
-  if (renewed?.sessionId === signedIn.sessionId && strongFactors.includes(renewed.factor) && now - renewed.at <= window) return true
-  // The app level, or `mfa` in the amr: the sign-in used the app or a recovery code (ADR 10), not the mailbox.
-  const strongSignIn = signedIn.acr === acrValues.app || signedIn.amr.includes('mfa')
+  if (signedInAgainStrongly(context, req)) return true
+  // The app level or above (a passkey), or `mfa` in the amr: the sign-in used a passkey, the app or a recovery code (ADR 10, 12), not the mailbox.
+  const strongSignIn = acrSatisfies(signedIn.acr, [acrValues.app]) || signedIn.amr.includes('mfa')
   return strongSignIn && signedIn.loginTs !== undefined && now - signedIn.loginTs * 1000 <= window
+}
+
+/** Signed in again here, in this Sign-in session, within 15 minutes, with a passkey, the app or a recovery code. */
+export function signedInAgainStrongly(context: SigninContext, req: Request): boolean {
+  const renewed = req.session.get<Renewed>(renewedKey)
+  return renewed?.sessionId === req.signedIn!.sessionId && strongFactors.includes(renewed.factor) &&
+    context.clock.now().getTime() - renewed.at <= recentSignInMinutes * 60_000
 }
 
 function returnQuery(req: Request, strong: boolean): string {
@@ -144,11 +161,37 @@ export function signInAgainRoutes(context: SigninContext): Router {
     return sendSignInCode(context, who, (code, minutes) => accountChangeCode(who.email, code, minutes, { signinName: context.config.serviceName }))
   }
 
-  router.get('/', (req, res) => {
+  /** The first page: a passkey (when the account has one) or the password. */
+  const firstPage = async (req: Request, strong: boolean) => ({
+    minutes: recentSignInMinutes, strong, passkey: (await secondFactorsOf(context.db, req.signedIn!.account.id)).includes('passkey')
+  })
+
+  router.get('/', async (req, res) => {
     const returnTo = safeReturnPath(req.query.return)
     const strong = req.query.with === 'app'
     req.session.set(reauthKey, { sessionId: req.signedIn!.sessionId, returnTo, passwordProven: false, strong } satisfies Reauth)
-    res.render(views.password, { minutes: recentSignInMinutes, strong })
+    res.render(views.password, await firstPage(req, strong))
+  })
+
+  /** Only after the first page was opened (it keeps where to go back to), in this Sign-in session. */
+  const started = (req: Request, res: Response, next: NextFunction) => {
+    if (reauthOf(req)) return next()
+    res.redirect(303, base)
+  }
+  /** A challenge made here may be answered only for this account, in this Sign-in session. */
+  const passkeyBinding = (req: Request) => `sign-in-again:${req.signedIn!.account.id}:${req.signedIn!.sessionId}`
+
+  router.get('/passkey/options', started, async (req, res) => {
+    const accountId = req.signedIn!.account.id
+    res.json(await authenticationOptions(context.db, context.store, signinRelyingParty(context), passkeyBinding(req), accountId))
+  })
+
+  router.post('/passkey', started, async (req, res) => {
+    const checked = await provePasskey(context, prover(req), passkeyBinding(req), field(req, 'response'))
+    if (checked.result !== 'correct') {
+      return renderFormErrors(res, views.password, { passkey: passkeyMessages[checked.reason] }, await firstPage(req, reauthOf(req)!.strong))
+    }
+    await proven(req, res, 'passkey')
   })
 
   router.post('/', async (req, res) => {
@@ -156,7 +199,7 @@ export function signInAgainRoutes(context: SigninContext): Router {
     const returnTo = reauthOf(req)?.returnTo ?? '/account'
     const strong = reauthOf(req)?.strong === true
     const typed = field(req, 'password')
-    const shown = { minutes: recentSignInMinutes, strong }
+    const shown = await firstPage(req, strong)
     if (typed === '') return renderFormErrors(res, views.password, { password: signInAgainMessages.missing }, shown)
     const checked = await checkAccountPassword(context, account, req.ip, typed, { locked: 're-authentication-locked', failed: 're-authentication-failed' }, signInAgainMessages.wrong)
     if (!checked.ok) return renderFormErrors(res, views.password, { password: checked.error }, shown, checked.status)

@@ -9,12 +9,15 @@ import { startTestClient, type TestClient } from '../../../test/support/test-cli
 import { FakeClock } from '../../platform/clock.ts'
 import { appCodeAt } from '../accounts/authenticator-app.ts'
 import { appMessages } from '../journeys/second-factor/checks.ts'
+import { addVirtualAuthenticator } from '../../../test/support/virtual-authenticator.ts'
+import { passkeyMessages } from '../journeys/passkeys/routes.ts'
 import { changeEmailMessages } from './change-email.ts'
 
 /**
  * Your account's changes in Chromium, with and without JavaScript: changing the email
  * address, setting up, replacing and removing the authenticator app, new recovery codes,
- * and signing in again after 15 minutes (the injected clock moves; nobody waits). Every
+ * and signing in again after 15 minutes (the injected clock moves; nobody waits), with a
+ * passkey too (Chrome's virtual authenticator). Every
  * page state, with its errors, is checked with axe and at 320 px.
  */
 let browser: Browser
@@ -183,3 +186,60 @@ for (const javaScript of [true, false]) {
     })
   })
 }
+
+it('signs in again with a passkey alone after 16 minutes, back to adding a passkey or removing one', { timeout: 300_000 }, async () => {
+  const page = await openPage(browser, true)
+  let moved = 0
+  try {
+    const authenticator = await addVirtualAuthenticator(page)
+    const email = 'pia.passkey.again@example.com'
+    const password = 'the password of the passkey account 2026'
+    await addAccount(signin.context.db, { email, password, givenName: 'Pia', familyName: 'Again' }, clock.now())
+    await page.goto(`${service.url}/`)
+    await clickAndWait(page, page.getByRole('link', { name: 'Sign in', exact: true }))
+    await page.locator('#email').fill(email)
+    await page.locator('#password').fill(password)
+    await clickAndWait(page, button(page, 'Sign in'))
+    await page.locator('#code').fill(await code(email))
+    await clickAndWait(page, button(page, 'Continue'))
+    await page.waitForURL(`${service.url}/`)
+    await page.goto(`${signin.url}/account/passkeys/add`)
+    await page.locator('#name').fill('Laptop')
+    await clickAndWait(page, button(page, 'Create a passkey'))
+    await expectPage(page, 'Save your recovery codes')
+    await clickAndWait(page, button(page, 'I have saved my recovery codes'))
+
+    // 16 minutes later (than the provider's real-time stamp of the sign-in): adding another passkey asks to sign in again, passkey first.
+    const later = Math.round((Date.now() - clock.now().getTime()) / 1000) + 16 * 60
+    clock.advanceSeconds(later)
+    moved += later
+    await clickAndWait(page, page.getByRole('link', { name: 'Add a passkey' }))
+    await expectPage(page, 'Sign in again to change your account')
+    assert.ok(await button(page, 'Use your passkey').isVisible())
+    assert.ok(await page.locator('#password').isVisible(), 'the password remains another way')
+    await expectAccessible(page, 'sign in again, with a passkey')
+    // The fingerprint or PIN fails: the GOV.UK error, still here.
+    await authenticator.setUserVerified(false)
+    await clickAndWait(page, button(page, 'Use your passkey'))
+    await expectError(page, 'passkey', passkeyMessages.missing)
+    await expectAccessible(page, 'sign in again, passkey not used')
+    await authenticator.setUserVerified(true)
+    await clickAndWait(page, button(page, 'Use your passkey'))
+    // Back to the change asked for, which a passkey allows (not "sign in with your passkey or app").
+    await expectPage(page, 'Add a passkey')
+    await expectAccessible(page, 'add a passkey after signing in again with one')
+
+    // Another 16 minutes: removing it signs in again with it, then asks to confirm.
+    clock.advanceSeconds(16 * 60)
+    moved += 16 * 60
+    await page.goto(`${signin.url}/account`)
+    await clickAndWait(page, page.getByRole('link', { name: /Remove passkey/ }))
+    await expectPage(page, 'Sign in again to change your account')
+    await clickAndWait(page, button(page, 'Use your passkey'))
+    await expectPage(page, 'Are you sure you want to remove ‘Laptop’?')
+    assert.match(page.url(), /\/account\/passkeys\/[0-9a-f-]{36}\/remove$/)
+  } finally {
+    clock.advanceSeconds(-moved)
+    await page.context().close()
+  }
+})

@@ -3,9 +3,8 @@ import { renderFormErrors } from '../../../platform/views.ts'
 import { field } from '../../../platform/validation.ts'
 import { findAccountById, recordSignIn } from '../../accounts/accounts.ts'
 import { acrValues, secondFactorsOf } from '../../accounts/factors.ts'
-import { addPasskey, signinRelyingParty } from '../../accounts/passkey-actions.ts'
+import { addPasskey, auditPasskeyCheck, provePasskey, signinRelyingParty } from '../../accounts/passkey-actions.ts'
 import { authenticationOptions, checkPasskey, passkeyNameProblem, registrationOptions, type PasskeyCheck, type Refusal } from '../../accounts/passkeys.ts'
-import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
 import { continueSignIn } from '../second-factor/routes.ts'
 import { requireStep, saveJourney, type Journey } from '../journey.ts'
@@ -53,17 +52,8 @@ export function passkeyJourneyRoutes(context: SigninContext): Router {
   const needsPassword = requireStep(passwordProven, '')
   const twoProven = requireStep((j) => passwordProven(j) && j.signingIn!.proven.length >= 2, '')
 
-  async function auditCheck(req: Request, checked: PasskeyCheck, email: string | undefined, factor: 'passkey-sign-in' | 'second-factor') {
-    const now = context.clock.now()
-    const base = { accountId: checked.accountId, email, ip: req.ip, clientId: req.signin.client.clientId }
-    if (checked.result === 'refused' && checked.reason === 'cloned') {
-      // A sign count that did not go up: perhaps a copied key. Refused, and kept for whoever investigates.
-      await recordAudit(context.db, { ...base, event: 'passkey-refused', outcome: 'failure', details: { reason: 'sign-count-not-increased', factorId: checked.factorId ?? '' } }, now)
-    }
-    const outcome = checked.result === 'correct' ? 'success' : 'failure'
-    const details = { factor: 'passkey', ...(checked.result === 'refused' ? { result: checked.reason } : {}) }
-    await recordAudit(context.db, { ...base, event: factor === 'passkey-sign-in' ? 'sign-in' : 'second-factor', outcome, details }, now)
-  }
+  const auditCheck = (req: Request, checked: PasskeyCheck, email: string | undefined, event: 'sign-in' | 'second-factor') =>
+    auditPasskeyCheck(context, { email, ip: req.ip, clientId: req.signin.client.clientId }, checked, event)
 
   // Sign in with a passkey alone: any passkey for Sign-in the authenticator holds (discoverable).
   router.get('/passkey-sign-in/options', async (req, res) => {
@@ -74,7 +64,7 @@ export function passkeyJourneyRoutes(context: SigninContext): Router {
     const now = context.clock.now()
     const checked = await checkPasskey(context.db, context.store, rp(), bindingOf(req), field(req, 'response'), now)
     const account = checked.accountId ? await findAccountById(context.db, checked.accountId) : undefined
-    if (checked.result === 'correct' || checked.reason !== 'missing') await auditCheck(req, checked, account?.email, 'passkey-sign-in')
+    if (checked.result === 'correct' || checked.reason !== 'missing') await auditCheck(req, checked, account?.email, 'sign-in')
     if (checked.result !== 'correct' || !account) {
       const message = checked.result === 'refused' && checked.reason === 'cloned' ? passkeySignInMessages.cloned : passkeySignInMessages.refused
       return renderFormErrors(res, views.signIn, { passkey: message }, { values: { email: '' } })
@@ -96,12 +86,11 @@ export function passkeyJourneyRoutes(context: SigninContext): Router {
 
   router.post('/passkey', needsPassword, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
-    const checked = await checkPasskey(context.db, context.store, rp(), bindingOf(req), field(req, 'response'), context.clock.now(), signingIn.accountId)
-    if (checked.result === 'refused' && checked.reason !== 'missing') await auditCheck(req, { ...checked, accountId: signingIn.accountId }, signingIn.email, 'second-factor')
+    const who = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
+    const checked = await provePasskey(context, who, bindingOf(req), field(req, 'response'))
     if (checked.result !== 'correct') {
       return renderFormErrors(res, views.passkey, { passkey: passkeyMessages[checked.reason] }, { otherWays: true, values: {} })
     }
-    await auditCheck(req, checked, signingIn.email, 'second-factor')
     await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, [...signingIn.proven, 'passkey'])
   })
 
