@@ -10,6 +10,9 @@ export function signinRelyingParty(context: SigninContext): RelyingParty {
   return relyingParty(context.config.publicUrl, context.config.serviceName)
 }
 
+/** Nothing was checked: the person cancelled, or the browser was refused a challenge. Not audited. */
+export const unanswered = (reason: Refusal) => reason === 'missing' || reason === 'limit'
+
 interface Who { accountId: string, email: string, ip: string | undefined, clientId?: string | undefined }
 
 /** Who used a passkey, for the audit trail: `purpose` is set when signing in again in "Your account". */
@@ -39,7 +42,7 @@ export async function auditPasskeyCheck(context: SigninContext, who: PasskeyUser
  */
 export async function provePasskey(context: SigninContext, who: PasskeyUser & { accountId: string }, binding: string, responseJson: string): Promise<PasskeyCheck> {
   const checked = await checkPasskey(context.db, context.store, signinRelyingParty(context), binding, responseJson, context.clock.now(), who.accountId)
-  if (checked.result === 'correct' || checked.reason !== 'missing') await auditPasskeyCheck(context, who, { ...checked, accountId: who.accountId }, 'second-factor')
+  if (checked.result === 'correct' || !unanswered(checked.reason)) await auditPasskeyCheck(context, who, { ...checked, accountId: who.accountId }, 'second-factor')
   return checked
 }
 
@@ -57,7 +60,7 @@ export async function addPasskey(context: SigninContext, who: Who, binding: stri
   const now = context.clock.now()
   const audit = { accountId: who.accountId, email: who.email, ip: who.ip, clientId: who.clientId }
   if (!checked.ok) {
-    if (checked.reason !== 'missing') await recordAudit(context.db, { ...audit, event: 'passkey-added', outcome: 'failure', details: { reason: checked.reason } }, now)
+    if (!unanswered(checked.reason)) await recordAudit(context.db, { ...audit, event: 'passkey-added', outcome: 'failure', details: { reason: checked.reason } }, now)
     return checked
   }
   const name = typedName.trim() || defaultPasskeyName(now)

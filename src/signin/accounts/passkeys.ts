@@ -6,6 +6,7 @@ import { decodeClientDataJSON, isoBase64URL, isoUint8Array, parseAuthenticatorDa
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { ShortLivedStore } from '../../platform/short-lived-store.ts'
 import type { SigninDatabase } from '../database/schema.ts'
+import { tooManyChallengesAnswer } from './passkey-challenge-limit.ts'
 
 /**
  * Passkeys (WebAuthn; ADR 12, docs/security.md "passkeys"). The relying party is Sign-in
@@ -120,10 +121,12 @@ async function takeChallenge(store: ShortLivedStore, credential: { response: { c
 }
 
 export type NewPasskey = { credentialId: string, publicKey: string, signCount: number }
-export type Refusal = 'missing' | 'challenge' | 'invalid' | 'unknown' | 'cloned'
+/** `limit`: the browser was refused options (too many challenges), so it had nothing to answer. */
+export type Refusal = 'missing' | 'limit' | 'challenge' | 'invalid' | 'unknown' | 'cloned'
 
 /** Checks a new passkey's registration for `accountId`. */
 export async function verifyNewPasskey(store: ShortLivedStore, rp: RelyingParty, binding: string, accountId: string, json: string): Promise<{ ok: true, passkey: NewPasskey } | { ok: false, reason: Refusal }> {
+  if (json === tooManyChallengesAnswer) return { ok: false, reason: 'limit' }
   const credential = parseCredential<RegistrationResponseJSON>(json)
   if (!credential) return { ok: false, reason: 'missing' }
   const taken = await takeChallenge(store, credential, 'register', binding)
@@ -170,6 +173,7 @@ export type PasskeyCheck =
  * caller audits it); the stored count moves only forward, by one conditional UPDATE.
  */
 export async function checkPasskey(db: Kysely<SigninDatabase>, store: ShortLivedStore, rp: RelyingParty, binding: string, json: string, now: Date, accountId?: string): Promise<PasskeyCheck> {
+  if (json === tooManyChallengesAnswer) return { result: 'refused', reason: 'limit' }
   const credential = parseCredential<AuthenticationResponseJSON>(json)
   if (!credential || typeof credential.response.authenticatorData !== 'string') return { result: 'refused', reason: 'missing' }
   const taken = await takeChallenge(store, credential, 'authenticate', binding)

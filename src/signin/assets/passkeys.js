@@ -19,11 +19,16 @@ async function usePasskey(event, form) {
   let answer
   try {
     const reply = await fetch(form.dataset.optionsUrl, { credentials: 'same-origin', headers: { accept: 'application/json' } })
-    const optionsJSON = await reply.json()
-    const credential = form.dataset.passkey === 'register'
-      ? await webAuthn.startRegistration({ optionsJSON })
-      : await webAuthn.startAuthentication({ optionsJSON })
-    answer = JSON.stringify(credential)
+    if (reply.status === 429) {
+      // Too many challenges asked for: the server shows the limit's message.
+      answer = 'too-many-requests'
+    } else {
+      const optionsJSON = await reply.json()
+      const credential = form.dataset.passkey === 'register'
+        ? await webAuthn.startRegistration({ optionsJSON })
+        : await webAuthn.startAuthentication({ optionsJSON })
+      answer = JSON.stringify(credential)
+    }
   } catch {
     answer = ''
   }

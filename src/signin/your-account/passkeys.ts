@@ -4,6 +4,7 @@ import { field } from '../../platform/validation.ts'
 import { acrSatisfies, acrValues, secondFactorsOf } from '../accounts/factors.ts'
 import { addPasskey, deletePasskey, signinRelyingParty } from '../accounts/passkey-actions.ts'
 import { passkeyNameProblem, passkeysOf, registrationOptions } from '../accounts/passkeys.ts'
+import { mayMakeChallenge } from '../accounts/passkey-challenge-limit.ts'
 import type { SigninContext } from '../context.ts'
 import { passkeyMessages } from '../journeys/passkeys/routes.ts'
 import { inUkTime } from './activity.ts'
@@ -22,7 +23,8 @@ const views = {
 }
 
 export const addMessages = {
-  missing: 'Your passkey was not created. Try again, or come back later'
+  missing: 'Your passkey was not created. Try again, or come back later',
+  limit: 'You have tried to add a passkey too many times. Wait 5 minutes and try again'
 }
 
 const codesKey = 'account-new-recovery-codes'
@@ -62,6 +64,7 @@ export function passkeyAccountRoutes(context: SigninContext, signInAgain: Middle
   router.get('/passkeys/add', signInAgain, mayAddHere, (req, res) => res.render(views.add, addPage(req)))
 
   router.get('/passkeys/add/options', signInAgain, mayAddHere, async (req, res) => {
+    if (!await mayMakeChallenge(context.store, bindingOf(req), req.ip, context.clock.now())) return res.status(429).json({ error: 'too-many-requests' })
     const { account } = req.signedIn!
     res.json(await registrationOptions(context.db, context.store, signinRelyingParty(context),
       { id: account.id, email: account.email, name: `${account.given_name} ${account.family_name}` }, bindingOf(req)))
@@ -73,7 +76,7 @@ export function passkeyAccountRoutes(context: SigninContext, signInAgain: Middle
     if (nameProblem) return renderFormErrors(res, views.add, { name: nameProblem }, addPage(req))
     const added = await addPasskey(context, who(req), bindingOf(req), field(req, 'response'), name)
     if (!added.ok) {
-      const message = added.reason === 'missing' ? addMessages.missing : passkeyMessages[added.reason]
+      const message = added.reason === 'missing' || added.reason === 'limit' ? addMessages[added.reason] : passkeyMessages[added.reason]
       return renderFormErrors(res, views.add, { passkey: message }, addPage(req))
     }
     if (added.recoveryCodes) {

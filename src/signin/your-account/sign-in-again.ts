@@ -4,6 +4,7 @@ import { field } from '../../platform/validation.ts'
 import { acrSatisfies, acrValues, secondFactorsOf, type SecondFactor } from '../accounts/factors.ts'
 import { provePasskey, signinRelyingParty } from '../accounts/passkey-actions.ts'
 import { authenticationOptions } from '../accounts/passkeys.ts'
+import { mayMakeChallenge } from '../accounts/passkey-challenge-limit.ts'
 import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { accountChangeCode } from '../emails.ts'
@@ -182,6 +183,7 @@ export function signInAgainRoutes(context: SigninContext): Router {
   const passkeyBinding = (req: Request) => `sign-in-again:${req.signedIn!.account.id}:${req.signedIn!.sessionId}`
 
   router.get('/passkey/options', started, async (req, res) => {
+    if (!await mayMakeChallenge(context.store, passkeyBinding(req), req.ip, context.clock.now())) return res.status(429).json({ error: 'too-many-requests' })
     const accountId = req.signedIn!.account.id
     res.json(await authenticationOptions(context.db, context.store, signinRelyingParty(context), passkeyBinding(req), accountId))
   })

@@ -3,7 +3,8 @@ import { renderFormErrors } from '../../../platform/views.ts'
 import { field } from '../../../platform/validation.ts'
 import { findAccountById, recordSignIn } from '../../accounts/accounts.ts'
 import { acrValues, secondFactorsOf } from '../../accounts/factors.ts'
-import { addPasskey, auditPasskeyCheck, provePasskey, signinRelyingParty } from '../../accounts/passkey-actions.ts'
+import { addPasskey, auditPasskeyCheck, provePasskey, signinRelyingParty, unanswered } from '../../accounts/passkey-actions.ts'
+import { mayMakeChallenge } from '../../accounts/passkey-challenge-limit.ts'
 import { authenticationOptions, checkPasskey, passkeyNameProblem, registrationOptions, type PasskeyCheck, type Refusal } from '../../accounts/passkeys.ts'
 import type { SigninContext } from '../../context.ts'
 import { continueSignIn } from '../second-factor/routes.ts'
@@ -25,6 +26,7 @@ const views = {
 
 export const passkeyMessages: Record<Refusal | 'duplicate', string> = {
   missing: 'Your passkey was not used. Try again, or choose another way to sign in',
+  limit: 'You have tried to use a passkey too many times. Wait 5 minutes and try again, or choose another way to sign in',
   challenge: 'The passkey request has expired or was already used. Try again',
   invalid: 'We could not check your passkey. Try again, or choose another way to sign in',
   unknown: 'That passkey is not set up for this account. Use a passkey you have added, or choose another way to sign in',
@@ -33,11 +35,13 @@ export const passkeyMessages: Record<Refusal | 'duplicate', string> = {
 }
 
 export const setUpMessages = {
-  missing: 'Your passkey was not created. Try again, or skip this and add one later'
+  missing: 'Your passkey was not created. Try again, or skip this and add one later',
+  limit: 'You have tried to add a passkey too many times. Wait 5 minutes and try again, or skip this and add one later'
 }
 
 export const passkeySignInMessages = {
   refused: 'We could not sign you in with that passkey. Try again, or sign in with your email address and password',
+  limit: 'You have tried to use a passkey too many times. Wait 5 minutes and try again, or sign in with your email address and password',
   cloned: passkeyMessages.cloned
 }
 
@@ -52,21 +56,28 @@ export function passkeyJourneyRoutes(context: SigninContext): Router {
   const needsPassword = requireStep(passwordProven, '')
   const twoProven = requireStep((j) => passwordProven(j) && j.signingIn!.proven.length >= 2, '')
 
+  /** Options for a ceremony, or 429 when this sign-in or this IP address has made its most challenges. */
+  const options = (make: (req: Request) => Promise<object | undefined>) => async (req: Request, res: Response) => {
+    if (!await mayMakeChallenge(context.store, bindingOf(req), req.ip, context.clock.now())) return res.status(429).json({ error: 'too-many-requests' })
+    const made = await make(req)
+    if (!made) return res.status(404).json({})
+    res.json(made)
+  }
+
   const auditCheck = (req: Request, checked: PasskeyCheck, email: string | undefined, event: 'sign-in' | 'second-factor') =>
     auditPasskeyCheck(context, { email, ip: req.ip, clientId: req.signin.client.clientId }, checked, event)
 
   // Sign in with a passkey alone: any passkey for Sign-in the authenticator holds (discoverable).
-  router.get('/passkey-sign-in/options', async (req, res) => {
-    res.json(await authenticationOptions(context.db, context.store, rp(), bindingOf(req)))
-  })
+  router.get('/passkey-sign-in/options', options((req) => authenticationOptions(context.db, context.store, rp(), bindingOf(req))))
 
   router.post('/passkey-sign-in', async (req, res) => {
     const now = context.clock.now()
     const checked = await checkPasskey(context.db, context.store, rp(), bindingOf(req), field(req, 'response'), now)
     const account = checked.accountId ? await findAccountById(context.db, checked.accountId) : undefined
-    if (checked.result === 'correct' || checked.reason !== 'missing') await auditCheck(req, checked, account?.email, 'sign-in')
+    if (checked.result === 'correct' || !unanswered(checked.reason)) await auditCheck(req, checked, account?.email, 'sign-in')
     if (checked.result !== 'correct' || !account) {
-      const message = checked.result === 'refused' && checked.reason === 'cloned' ? passkeySignInMessages.cloned : passkeySignInMessages.refused
+      const reason = checked.result === 'refused' ? checked.reason : 'unknown'
+      const message = reason === 'cloned' || reason === 'limit' ? passkeySignInMessages[reason] : passkeySignInMessages.refused
       return renderFormErrors(res, views.signIn, { passkey: message }, { values: { email: '' } })
     }
     await recordSignIn(context.db, account.id, now)
@@ -80,9 +91,8 @@ export function passkeyJourneyRoutes(context: SigninContext): Router {
     res.render(views.passkey, { otherWays: others, values: {} })
   })
 
-  router.get('/passkey/options', needsPassword, async (req, res) => {
-    res.json(await authenticationOptions(context.db, context.store, rp(), bindingOf(req), req.signin.journey.signingIn!.accountId))
-  })
+  router.get('/passkey/options', needsPassword, options((req) =>
+    authenticationOptions(context.db, context.store, rp(), bindingOf(req), req.signin.journey.signingIn!.accountId)))
 
   router.post('/passkey', needsPassword, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
@@ -117,13 +127,12 @@ export function passkeyJourneyRoutes(context: SigninContext): Router {
     res.render(views.setUp, setUpPage(req))
   })
 
-  router.get('/set-up-passkey/options', twoProven, mayAddPasskey, async (req, res) => {
-    const { accountId } = req.signin.journey.signingIn!
-    const account = await findAccountById(context.db, accountId)
-    if (!account) return res.status(404).json({})
+  router.get('/set-up-passkey/options', twoProven, mayAddPasskey, options(async (req) => {
+    const account = await findAccountById(context.db, req.signin.journey.signingIn!.accountId)
+    if (!account) return undefined
     const name = `${account.given_name} ${account.family_name}`
-    res.json(await registrationOptions(context.db, context.store, rp(), { id: account.id, email: account.email, name }, bindingOf(req)))
-  })
+    return registrationOptions(context.db, context.store, rp(), { id: account.id, email: account.email, name }, bindingOf(req))
+  }))
 
   router.post('/set-up-passkey', twoProven, mayAddPasskey, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
@@ -133,7 +142,7 @@ export function passkeyJourneyRoutes(context: SigninContext): Router {
     const who = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
     const added = await addPasskey(context, who, bindingOf(req), field(req, 'response'), name)
     if (!added.ok) {
-      const message = added.reason === 'missing' ? setUpMessages.missing : passkeyMessages[added.reason]
+      const message = added.reason === 'missing' || added.reason === 'limit' ? setUpMessages[added.reason] : passkeyMessages[added.reason]
       return renderFormErrors(res, views.setUp, { passkey: message }, setUpPage(req))
     }
     // Making a passkey with user verification proves it, as proving a new app's code does.
