@@ -41,6 +41,33 @@ describe('audit trail paging', () => {
     assert.equal(seen.at(-1), 'person.0@example.com')
   })
 
+  test('keyset pages, forward from the newest and back from the oldest, neither skip nor repeat events that share a timestamp', async () => {
+    // Seven events written in the same millisecond, straddling page boundaries.
+    const same = new Date('2026-11-01T10:00:00Z')
+    for (let n = 0; n < 7; n++) await recordAudit(db, { event: 'sign-out', email: `same.${n}@example.com` }, same)
+    try {
+      const all = (await db.selectFrom('audit_events').select('email').orderBy('seq', 'desc').execute()).map((row) => row.email)
+      const pageSize = 4
+      const forward: Array<string | null> = []
+      let page = await auditTrail(db, pageSize, 0)
+      while (page.rows.length > 0) {
+        forward.push(...page.rows.map((row) => row.subjectEmail))
+        page = await auditTrail(db, pageSize, 0, { before: page.rows.at(-1)!.seq })
+      }
+      assert.deepEqual(forward, all)
+      const backward: Array<string | null> = []
+      page = await auditTrail(db, pageSize, all.length - (all.length % pageSize || pageSize))
+      while (page.rows.length > 0) {
+        backward.unshift(...page.rows.map((row) => row.subjectEmail))
+        page = await auditTrail(db, pageSize, 0, { after: page.rows[0]!.seq })
+      }
+      assert.deepEqual(backward, all)
+      assert.ok(forward.indexOf('same.6@example.com') < forward.indexOf('same.0@example.com'), 'newest first, by the order written')
+    } finally {
+      await db.deleteFrom('audit_events').where('email', 'like', 'same.%').execute()
+    }
+  })
+
   test('a trail PostgreSQL estimates at over 100,000 events shows the estimate, and its last page is still the oldest events', async () => {
     // What ANALYZE would record for a large table, without writing 100,000 rows.
     await sql`analyze audit_events`.execute(db)

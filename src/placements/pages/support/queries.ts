@@ -79,15 +79,19 @@ async function auditEventCount(db: Db): Promise<{ total: number, exact: boolean 
   return { total: Number(count.total), exact: true }
 }
 
+/** A keyset cursor: the page just older than event `before`, or just newer than event `after` (ADR 20). */
+export type AuditCursor = { before: string } | { after: string }
+
 /**
- * The audit trail, newest first: `seq` is the order events were written in. A page in
- * the older half is read from the oldest end (`seq` ascending, then reversed), so the
- * last page costs what the first does, whatever the size of the trail; with an exact
- * total the pages are the same either way.
+ * The audit trail, newest first: `seq` is the order events were written in (unique, so
+ * events that share a timestamp still have one order). With a cursor, the page next to
+ * one already shown is read from the index by `seq` (keyset): the same cost on any page.
+ * Without one, a page in the older half is read from the oldest end (`seq` ascending,
+ * then reversed), so the last page costs what the first does; a middle page typed by
+ * number costs its offset. With an exact total the pages are the same either way.
  */
-export async function auditTrail(db: Db, limit: number, offset: number): Promise<PageOf<AuditRow> & { exact: boolean }> {
+export async function auditTrail(db: Db, limit: number, offset: number, cursor?: AuditCursor): Promise<PageOf<AuditRow> & { exact: boolean }> {
   const { total, exact } = await auditEventCount(db)
-  const fromOldest = offset > total / 2
   const query = db.selectFrom('audit_events as e')
     .leftJoin('users as actor', 'actor.id', 'e.actor_user_id')
     .leftJoin('users as subject', 'subject.id', 'e.subject_user_id')
@@ -98,7 +102,9 @@ export async function auditTrail(db: Db, limit: number, offset: number): Promise
       eb.fn.coalesce('e.email', 'subject.email').as('subjectEmail'),
       'o.name as organisationName'
     ])
-  if (!fromOldest) return { rows: await query.orderBy('e.seq', 'desc').limit(limit).offset(offset).execute(), total, exact }
+  if (cursor && 'before' in cursor) return { rows: await query.where('e.seq', '<', cursor.before).orderBy('e.seq', 'desc').limit(limit).execute(), total, exact }
+  if (cursor) return { rows: (await query.where('e.seq', '>', cursor.after).orderBy('e.seq', 'asc').limit(limit).execute()).reverse(), total, exact }
+  if (offset <= total / 2) return { rows: await query.orderBy('e.seq', 'desc').limit(limit).offset(offset).execute(), total, exact }
   // Events after this page (older ones), and how many of this page exist (the last may be short).
   const older = Math.max(0, total - offset - limit)
   const take = Math.max(0, Math.min(limit, total - offset))
