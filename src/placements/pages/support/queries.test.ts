@@ -103,6 +103,30 @@ describe('organisation search with its indexes', () => {
     }
   })
 
+  test('a term shaped like a reference finds its organisation by that reference alone; when no organisation has it, it is part of a name', async () => {
+    const now = new Date()
+    await db.insertInto('organisations').values([
+      { kind: 'school', name: 'Holy Trinity Academy 120', urn: '654321', ukprn: null, provider_code: null, created_at: now },
+      { kind: 'school', name: 'Unit 2ab School 987654', urn: '765432', ukprn: null, provider_code: null, created_at: now }
+    ]).execute()
+    try {
+      const names = async (term: string) => (await searchOrganisations(db, term, 20, 0)).rows.map((row) => row.name)
+      assert.deepEqual(await names('654321'), ['Holy Trinity Academy 120'], 'URN')
+      assert.deepEqual(await names('2AB'), ['Northfield SCITT'], 'a provider code in use is the answer, not the names containing it')
+      assert.deepEqual(await names('120'), ['Holy Trinity Academy 120'], 'no provider has code 120: part of a name')
+      assert.deepEqual(await names('987654'), ['Unit 2ab School 987654'], 'no school has URN 987654: part of a name')
+      assert.deepEqual(await names('10009999'), [], 'no UKPRN, no name')
+      assert.deepEqual(await searchOrganisations(db, '654321', 20, 20), { rows: [], total: 1 }, 'a second page of one result is empty')
+    } finally {
+      await db.deleteFrom('organisations').where('urn', 'in', ['654321', '765432']).execute()
+    }
+  })
+
+  test('the trigram index keeps no pending list: every search reads the index alone', async () => {
+    const { rows: [index] } = await sql<{ options: string[] | null }>`select reloptions as options from pg_class where relname = 'organisations_name_trigram'`.execute(db)
+    assert.deepEqual(index?.options, ['fastupdate=off'])
+  })
+
   test('the name search can use the trigram index, and the provider code its expression index', async () => {
     await sql`set enable_seqscan = off`.execute(db)
     try {

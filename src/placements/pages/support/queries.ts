@@ -16,10 +16,31 @@ function containsPattern(term: string): string {
 }
 
 /**
+ * Which reference a search term could be, by its shape (the forms' own rules: URN 6
+ * digits, UKPRN 8, provider code 3 letters and digits). A provider code is only taken
+ * for one when it has a digit: three letters are far more often part of a name.
+ */
+function referenceShape(term: string): 'urn' | 'ukprn' | 'provider_code' | undefined {
+  if (/^[0-9]{6}$/.test(term)) return 'urn'
+  if (/^[0-9]{8}$/.test(term)) return 'ukprn'
+  if (/^[0-9A-Za-z]{3}$/.test(term) && /[0-9]/.test(term)) return 'provider_code'
+  return undefined
+}
+
+/**
  * Organisations by name, A to Z. A search term matches part of the name (any case) or
- * exactly a URN, UKPRN or provider code.
+ * exactly a URN, UKPRN or provider code. A term shaped like a reference is looked up by
+ * that reference first (one unique index): when an organisation has it, that organisation
+ * is the answer; otherwise the term is searched as part of a name (ADR 20).
  */
 export async function searchOrganisations(db: Db, term: string, limit: number, offset: number): Promise<PageOf<Organisation>> {
+  const shape = referenceShape(term)
+  if (shape) {
+    // Unique references (provider codes compared in upper case, as the form stores them): at most one row, in practice.
+    const reference = shape === 'provider_code' ? sql<string>`upper(provider_code)` : sql.ref<string>(shape)
+    const found = await db.selectFrom('organisations').selectAll().where(reference, '=', term.toUpperCase()).orderBy(sql`lower(name)`).orderBy('id').execute()
+    if (found.length > 0) return { rows: found.slice(offset, offset + limit), total: found.length }
+  }
   let query = db.selectFrom('organisations')
   if (term !== '') {
     const pattern = containsPattern(term)
