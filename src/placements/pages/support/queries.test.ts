@@ -122,6 +122,22 @@ describe('organisation search with its indexes', () => {
     }
   })
 
+  test('a name matched by many organisations: the total on every page, the pages A to Z without gaps, and a page past the end empty', async () => {
+    const now = new Date()
+    const word = `Pagewood${Date.now() % 100000}`
+    await db.insertInto('organisations').values(Array.from({ length: 25 }, (_, n) => (
+      { kind: 'school' as const, name: `${word} School ${String(n).padStart(2, '0')}`, urn: String(700000 + n), ukprn: null, provider_code: null, created_at: now }
+    ))).execute()
+    try {
+      const pages = await Promise.all([0, 20, 40].map((offset) => searchOrganisations(db, word.toLowerCase(), 20, offset)))
+      assert.deepEqual(pages.map((page) => page.total), [25, 25, 25])
+      assert.deepEqual(pages.flatMap((page) => page.rows.map((row) => row.name)), Array.from({ length: 25 }, (_, n) => `${word} School ${String(n).padStart(2, '0')}`))
+      assert.deepEqual(pages.map((page) => page.rows.length), [20, 5, 0])
+    } finally {
+      await db.deleteFrom('organisations').where('name', 'like', `${word}%`).execute()
+    }
+  })
+
   test('the trigram index keeps no pending list: every search reads the index alone', async () => {
     const { rows: [index] } = await sql<{ options: string[] | null }>`select reloptions as options from pg_class where relname = 'organisations_name_trigram'`.execute(db)
     assert.deepEqual(index?.options, ['fastupdate=off'])
