@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { PlacementsAuditEvent, PlacementsDatabase } from '../../database/schema.ts'
+import { normaliseName, rarePieces, wordCounts } from '../../domain/name-search.ts'
 import type { Organisation, User } from '../../domain/users.ts'
 
 /** The support console's reads, in one place. Its writes are the domain's actions. */
@@ -10,9 +11,9 @@ export interface PageOf<T> {
   total: number
 }
 
-/** For LIKE: the search term taken literally, with both apostrophes (' and ’) alike. */
-function containsPattern(term: string): string {
-  return '%' + term.toLowerCase().replaceAll('’', "'").replace(/[\\%_]/g, (c) => '\\' + c) + '%'
+/** For LIKE: containing `text` (already normalised) taken literally. */
+function containing(text: string): string {
+  return '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%'
 }
 
 /**
@@ -52,9 +53,14 @@ export async function searchOrganisations(db: Db, term: string, limit: number, o
   // The matches are found once, through the indexes (materialized: otherwise the planner
   // may walk the name index from "a" filtering each row, 19,000 rows to reach "Oakwood"),
   // counted, and the page taken from them A to Z: one query (ADR 20).
-  const pattern = containsPattern(term)
+  // Part of a name: the index is asked for the term's rare words, the rows it finds checked for the whole term.
+  const normalised = normaliseName(term)
+  const pieces = rarePieces(normalised, await wordCounts(db))
+  const name = sql<string>`replace(lower(name), '’', '''')`
   const matching = db.selectFrom('organisations').where((eb) => eb.or([
-    eb(sql<string>`replace(lower(name), '’', '''')`, 'like', pattern),
+    pieces.length === 0
+      ? eb(name, 'like', containing(normalised))
+      : eb.and([...pieces.map((piece) => eb(name, 'like', containing(piece))), eb(sql<number>`strpos(${name}, ${normalised})`, '>', 0)]),
     eb('urn', '=', term),
     eb('ukprn', '=', term),
     eb(sql<string>`upper(provider_code)`, '=', term.toUpperCase())

@@ -1,0 +1,77 @@
+import { sql, type Kysely } from 'kysely'
+import type { PlacementsDatabase } from '../database/schema.ts'
+
+/**
+ * Which parts of a search term the trigram index should be asked for (ADR 20). A part
+ * of a school's name nearly always holds a word that thousands of names share
+ * ("primary", "school"); asked for every trigram, the index walks each of their long
+ * lists. Asked only for the term's rare words, it reads a few short ones, and the whole
+ * term is checked on the rows it finds: the answer is the same, since every part is a
+ * piece of the term itself.
+ */
+
+/** How many organisations' names have each word: a hint for choosing, never for answering. */
+export interface WordCounts {
+  organisations: number
+  words: Map<string, number>
+}
+
+/** The search's normal form: lower case, one kind of apostrophe (as the index's expression). */
+export function normaliseName(text: string): string {
+  return text.toLowerCase().replaceAll('’', "'")
+}
+
+const word = /[\p{L}\p{N}]+/gu
+
+/**
+ * The pieces of `term` (normalised) to give the index: its rarest words (at most two, each
+ * in under a tenth of the names), each with the separator either side of it in the term,
+ * so the index sees where a word starts or ends. The first word of the term may be the
+ * end of a longer word, the last the start of one, a lone word any part of one: each is
+ * counted as what it could be. Empty: no word is rare, so ask for the whole term.
+ */
+export function rarePieces(term: string, counts: WordCounts): string[] {
+  const tokens = [...term.matchAll(word)]
+  const estimates = tokens.map((token, i) => {
+    const text = token[0]
+    const start = token.index
+    const end = start + text.length
+    const wholeStart = start > 0 || i > 0
+    const wholeEnd = end < term.length || i < tokens.length - 1
+    let n = 0
+    for (const [known, count] of counts.words) {
+      const fits = wholeStart && wholeEnd ? known === text : wholeStart ? known.startsWith(text) : wholeEnd ? known.endsWith(text) : known.includes(text)
+      if (fits) n += count
+    }
+    return { piece: term.slice(Math.max(0, start - 1), Math.min(term.length, end + 1)), n }
+  })
+  const pieces = estimates.filter((e) => e.piece.length >= 3 && e.n < counts.organisations / 10)
+    .sort((a, b) => a.n - b.n).slice(0, 2).map((e) => e.piece)
+  return pieces.length === 1 && pieces[0] === term ? [] : pieces
+}
+
+const refreshAfterMs = 10 * 60_000
+const cache = new WeakMap<object, { at: number, counts: Promise<WordCounts> }>()
+
+async function countWords(db: Kysely<PlacementsDatabase>): Promise<WordCounts> {
+  const { rows } = await sql<{ word: string, n: number }>`
+    select word, count(distinct id)::int as n
+    from organisations, regexp_split_to_table(replace(lower(name), '’', ''''), '[^[:alnum:]]+') as word
+    where word <> '' group by word`.execute(db)
+  const total = await db.selectFrom('organisations').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
+  return { organisations: Number(total.n), words: new Map(rows.map((row) => [row.word, row.n])) }
+}
+
+/**
+ * The word counts, kept in this process and recounted in the background every ten
+ * minutes (one pass over the names): stale counts only make a search choose less well.
+ */
+export async function wordCounts(db: Kysely<PlacementsDatabase>, now = Date.now()): Promise<WordCounts> {
+  const cached = cache.get(db)
+  if (cached && now - cached.at < refreshAfterMs) return cached.counts
+  const counts = countWords(db)
+  cache.set(db, { at: now, counts })
+  counts.catch(() => cache.delete(db))
+  // While recounting, the old counts do.
+  return cached ? cached.counts : counts
+}
