@@ -17,10 +17,11 @@ describe('the pieces of a term given to the index', () => {
     assert.deepEqual(rarePieces("st mary's primary", counts), [' mary\'', "st "])
   })
 
-  test('no rare word, or none long enough to have a trigram: the whole term', () => {
+  test('no words rare enough, or none long enough to have a trigram: the whole term', () => {
     assert.deepEqual(rarePieces('primary school', counts), [])
     assert.deepEqual(rarePieces('ary', counts), [], 'a lone word can be inside any word: primary')
-    assert.deepEqual(rarePieces('wood', counts), [], 'rare, but the whole term already')
+    assert.deepEqual(rarePieces('wood primary school', counts), [], 'one word in 2,000 names narrows less than the whole term in the index')
+    assert.deepEqual(rarePieces('kwood 12', { ...counts, organisations: 120 }), [], 'words as common as the names are many: not rare')
     assert.deepEqual(rarePieces('zz', counts), [])
     assert.deepEqual(rarePieces('', counts), [])
   })

@@ -24,8 +24,8 @@ export function normaliseName(text: string): string {
 const word = /[\p{L}\p{N}]+/gu
 
 /**
- * The pieces of `term` (normalised) to give the index: its rarest words (at most two, each
- * in under a tenth of the names), each with the separator either side of it in the term,
+ * The pieces of `term` (normalised) to give the index: its two rarest words, when together
+ * they narrow the names to a hundredth or fewer, each with the separator either side of it in the term,
  * so the index sees where a word starts or ends. The first word of the term may be the
  * end of a longer word, the last the start of one, a lone word any part of one: each is
  * counted as what it could be. Empty: no word is rare, so ask for the whole term.
@@ -45,9 +45,12 @@ export function rarePieces(term: string, counts: WordCounts): string[] {
     }
     return { piece: term.slice(Math.max(0, start - 1), Math.min(term.length, end + 1)), n }
   })
-  const pieces = estimates.filter((e) => e.piece.length >= 3 && e.n < counts.organisations / 10)
-    .sort((a, b) => a.n - b.n).slice(0, 2).map((e) => e.piece)
-  return pieces.length === 1 && pieces[0] === term ? [] : pieces
+  const rarest = estimates.filter((e) => e.piece.length >= 3).sort((a, b) => a.n - b.n).slice(0, 2)
+  // Worth it only when the rows found are few (words taken as independent): the whole
+  // term's trigrams, intersected in the index, narrow better than one middling word.
+  const found = rarest.reduce((rows, e) => rows * (e.n / counts.organisations), counts.organisations)
+  if (rarest.length === 0 || found > Math.max(20, counts.organisations / 100)) return []
+  return rarest.length === 1 && rarest[0]!.piece === term ? [] : rarest.map((e) => e.piece)
 }
 
 const refreshAfterMs = 10 * 60_000
