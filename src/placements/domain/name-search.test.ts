@@ -24,6 +24,7 @@ describe('the pieces of a term given to the index', () => {
     assert.deepEqual(rarePieces('kwood 12', { ...counts, organisations: 120 }), [], 'words as common as the names are many: not rare')
     assert.deepEqual(rarePieces('zz', counts), [])
     assert.deepEqual(rarePieces('', counts), [])
+    assert.deepEqual(rarePieces('kwood 12', { organisations: 0, words: new Map() }), [], 'no counts')
   })
 })
 
@@ -59,5 +60,27 @@ describe('searching with the pieces finds what the whole term finds', () => {
       assert.equal(total, expected.length, term)
     }
     assert.ok(withPieces > 20, `the rare-word path was taken (${withPieces} times)`)
+  })
+
+  test('the counts are kept for ten minutes, then recounted in the background while the old ones serve', async () => {
+    // A handle of its own (same database, same connection), so no other test's searches share its counts.
+    const own = db.withoutPlugins()
+    const start = Date.parse('2026-11-29T09:00:00Z')
+    const first = await wordCounts(own, start)
+    await db.insertInto('organisations').values({ kind: 'school', name: 'Zanzibar Recount School', urn: '299999', ukprn: null, provider_code: null, created_at: new Date() }).execute()
+    try {
+      assert.equal(await wordCounts(own, start + 9 * 60_000), first, 'kept')
+      assert.equal(await wordCounts(own, start + 10 * 60_000), first, 'the old counts serve while recounting')
+      let counts = first
+      for (let turn = 0; turn < 200 && counts === first; turn++) {
+        await sql`select 1`.execute(db)
+        counts = await wordCounts(own, start + 10 * 60_000)
+      }
+      assert.notEqual(counts, first, 'recounted')
+      assert.equal(counts.words.get('zanzibar'), 1)
+      assert.equal(counts.organisations, first.organisations + 1)
+    } finally {
+      await db.deleteFrom('organisations').where('urn', '=', '299999').execute()
+    }
   })
 })

@@ -45,6 +45,7 @@ export function rarePieces(term: string, counts: WordCounts): string[] {
     }
     return { piece: term.slice(Math.max(0, start - 1), Math.min(term.length, end + 1)), n }
   })
+  if (counts.organisations === 0) return []
   const rarest = estimates.filter((e) => e.piece.length >= 3).sort((a, b) => a.n - b.n).slice(0, 2)
   // Worth it only when the rows found are few (words taken as independent): the whole
   // term's trigrams, intersected in the index, narrow better than one middling word.
@@ -54,7 +55,8 @@ export function rarePieces(term: string, counts: WordCounts): string[] {
 }
 
 const refreshAfterMs = 10 * 60_000
-const cache = new WeakMap<object, { at: number, counts: Promise<WordCounts> }>()
+const cache = new WeakMap<object, { at: number, counts: Promise<WordCounts>, refreshing: boolean }>()
+const noCounts: WordCounts = { organisations: 0, words: new Map() }
 
 async function countWords(db: Kysely<PlacementsDatabase>): Promise<WordCounts> {
   const { rows } = await sql<{ word: string, n: number }>`
@@ -66,15 +68,24 @@ async function countWords(db: Kysely<PlacementsDatabase>): Promise<WordCounts> {
 }
 
 /**
- * The word counts, kept in this process and recounted in the background every ten
- * minutes (one pass over the names): stale counts only make a search choose less well.
+ * The word counts, kept in this process: counted on the first search, then recounted in
+ * the background once ten minutes old, the old counts serving meanwhile. Stale or missing
+ * counts (a failed count: the whole term goes to the index) only make a search choose
+ * less well, never answer differently.
  */
 export async function wordCounts(db: Kysely<PlacementsDatabase>, now = Date.now()): Promise<WordCounts> {
   const cached = cache.get(db)
-  if (cached && now - cached.at < refreshAfterMs) return cached.counts
-  const counts = countWords(db)
-  cache.set(db, { at: now, counts })
-  counts.catch(() => cache.delete(db))
-  // While recounting, the old counts do.
-  return cached ? cached.counts : counts
+  if (!cached) {
+    const counts = countWords(db).catch(() => {
+      cache.delete(db)
+      return noCounts
+    })
+    cache.set(db, { at: now, counts, refreshing: false })
+    return counts
+  }
+  if (now - cached.at >= refreshAfterMs && !cached.refreshing) {
+    cached.refreshing = true
+    countWords(db).then((counts) => cache.set(db, { at: now, counts: Promise.resolve(counts), refreshing: false }), () => { cached.refreshing = false })
+  }
+  return cached.counts
 }
