@@ -25,19 +25,20 @@ const word = /[\p{L}\p{N}]+/gu
 
 /**
  * The pieces of `term` (normalised) to give the index: its two rarest words, when together
- * they narrow the names to a hundredth or fewer, each with the separator either side of it in the term,
- * so the index sees where a word starts or ends. The first word of the term may be the
+ * they narrow the names to a hundredth or fewer, each with the separator either side of
+ * it in the term, so the index sees where a word starts or ends. The first word of the term may be the
  * end of a longer word, the last the start of one, a lone word any part of one: each is
  * counted as what it could be. Empty: no word is rare, so ask for the whole term.
  */
 export function rarePieces(term: string, counts: WordCounts): string[] {
   const tokens = [...term.matchAll(word)]
-  const estimates = tokens.map((token, i) => {
+  const estimates = tokens.map((token) => {
     const text = token[0]
     const start = token.index
     const end = start + text.length
-    const wholeStart = start > 0 || i > 0
-    const wholeEnd = end < term.length || i < tokens.length - 1
+    // A separator before it in the term: it starts a word in the name too; after it, it ends one.
+    const wholeStart = start > 0
+    const wholeEnd = end < term.length
     let n = 0
     for (const [known, count] of counts.words) {
       const fits = wholeStart && wholeEnd ? known === text : wholeStart ? known.startsWith(text) : wholeEnd ? known.endsWith(text) : known.includes(text)
