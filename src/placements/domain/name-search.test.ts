@@ -6,7 +6,17 @@ import { migrate } from '../../platform/database.ts'
 import { placementsMigrations } from '../database/migrations.ts'
 import type { PlacementsDatabase } from '../database/schema.ts'
 import { searchOrganisations } from '../pages/support/queries.ts'
-import { normaliseName, rarePieces, wordCounts } from './name-search.ts'
+import { normaliseName, rarePieces, wordCounts, type WordCounts } from './name-search.ts'
+
+/** The counts once a background count has finished (each turn a query, queued behind the count's). */
+async function counted(db: Kysely<PlacementsDatabase>, now: number, before = wordCounts(db, now)): Promise<WordCounts> {
+  let counts = before
+  for (let turn = 0; turn < 200 && counts === before; turn++) {
+    await sql`select 1`.execute(db)
+    counts = wordCounts(db, now)
+  }
+  return counts
+}
 
 /** Searching by part of a name through the term's rare words (ADR 20): a choice of plan, never of answer. */
 const counts = { organisations: 30_000, words: new Map([['oakwood', 1000], ['beechwood', 1000], ['primary', 11_000], ['school', 20_000], ['12', 240], ['120', 240], ['st', 2000], ['mary', 1000], ['s', 2000]]) }
@@ -46,7 +56,7 @@ describe('searching with the pieces finds what the whole term finds', () => {
   after(() => database.drop())
 
   test('for pieces of names cut anywhere, the same organisations as comparing every name', async () => {
-    const known = await wordCounts(db)
+    const known = await counted(db, Date.now())
     assert.equal(known.organisations, 120)
     let withPieces = 0
     for (const [n, name] of names.entries()) {
@@ -62,23 +72,20 @@ describe('searching with the pieces finds what the whole term finds', () => {
     assert.ok(withPieces > 20, `the rare-word path was taken (${withPieces} times)`)
   })
 
-  test('the counts are kept for ten minutes, then recounted in the background while the old ones serve', async () => {
+  test('the first search does not wait for the counts; they are kept ten minutes, then recounted while the old ones serve', async () => {
     // A handle of its own (same database, same connection), so no other test's searches share its counts.
     const own = db.withoutPlugins()
     const start = Date.parse('2026-11-29T09:00:00Z')
-    const first = await wordCounts(own, start)
+    assert.equal(wordCounts(own, start).organisations, 0, 'nothing counted yet: the whole term goes to the index')
+    const first = await counted(own, start)
+    assert.equal(first.organisations, 120)
     await db.insertInto('organisations').values({ kind: 'school', name: 'Zanzibar Recount School', urn: '299999', ukprn: null, provider_code: null, created_at: new Date() }).execute()
     try {
-      assert.equal(await wordCounts(own, start + 9 * 60_000), first, 'kept')
-      assert.equal(await wordCounts(own, start + 10 * 60_000), first, 'the old counts serve while recounting')
-      let counts = first
-      for (let turn = 0; turn < 200 && counts === first; turn++) {
-        await sql`select 1`.execute(db)
-        counts = await wordCounts(own, start + 10 * 60_000)
-      }
-      assert.notEqual(counts, first, 'recounted')
-      assert.equal(counts.words.get('zanzibar'), 1)
-      assert.equal(counts.organisations, first.organisations + 1)
+      assert.equal(wordCounts(own, start + 9 * 60_000), first, 'kept')
+      assert.equal(wordCounts(own, start + 10 * 60_000), first, 'the old counts serve while recounting')
+      const recounted = await counted(own, start + 10 * 60_000, first)
+      assert.equal(recounted.words.get('zanzibar'), 1)
+      assert.equal(recounted.organisations, 121)
     } finally {
       await db.deleteFrom('organisations').where('urn', '=', '299999').execute()
     }

@@ -56,7 +56,7 @@ export function rarePieces(term: string, counts: WordCounts): string[] {
 }
 
 const refreshAfterMs = 10 * 60_000
-const cache = new WeakMap<object, { at: number, counts: Promise<WordCounts>, refreshing: boolean }>()
+const cache = new WeakMap<object, { at: number, counts: WordCounts, refreshing: boolean }>()
 const noCounts: WordCounts = { organisations: 0, words: new Map() }
 
 async function countWords(db: Kysely<PlacementsDatabase>): Promise<WordCounts> {
@@ -69,24 +69,22 @@ async function countWords(db: Kysely<PlacementsDatabase>): Promise<WordCounts> {
 }
 
 /**
- * The word counts, kept in this process: counted on the first search, then recounted in
- * the background once ten minutes old, the old counts serving meanwhile. Stale or missing
- * counts (a failed count: the whole term goes to the index) only make a search choose
+ * The word counts, kept in this process and never waited for: the first search after a
+ * start sends the whole term to the index while the names are counted in the background,
+ * and the counts are recounted the same way once ten minutes old. Stale or missing
+ * counts (a failed count is tried again on the next search) only make a search choose
  * less well, never answer differently.
  */
-export async function wordCounts(db: Kysely<PlacementsDatabase>, now = Date.now()): Promise<WordCounts> {
-  const cached = cache.get(db)
-  if (!cached) {
-    const counts = countWords(db).catch(() => {
-      cache.delete(db)
-      return noCounts
-    })
-    cache.set(db, { at: now, counts, refreshing: false })
-    return counts
+export function wordCounts(db: Kysely<PlacementsDatabase>, now = Date.now()): WordCounts {
+  let entry = cache.get(db)
+  if (!entry) {
+    entry = { at: -Infinity, counts: noCounts, refreshing: false }
+    cache.set(db, entry)
   }
-  if (now - cached.at >= refreshAfterMs && !cached.refreshing) {
-    cached.refreshing = true
-    countWords(db).then((counts) => cache.set(db, { at: now, counts: Promise.resolve(counts), refreshing: false }), () => { cached.refreshing = false })
+  if (now - entry.at >= refreshAfterMs && !entry.refreshing) {
+    const counting = entry
+    counting.refreshing = true
+    countWords(db).then((counts) => Object.assign(counting, { at: now, counts, refreshing: false }), () => { counting.refreshing = false })
   }
-  return cached.counts
+  return entry.counts
 }

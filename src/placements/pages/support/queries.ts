@@ -55,7 +55,7 @@ export async function searchOrganisations(db: Db, term: string, limit: number, o
   // counted, and the page taken from them A to Z: one query (ADR 20).
   // Part of a name: the index is asked for the term's rare words, the rows it finds checked for the whole term.
   const normalised = normaliseName(term)
-  const pieces = rarePieces(normalised, await wordCounts(db))
+  const pieces = rarePieces(normalised, wordCounts(db))
   const name = sql<string>`replace(lower(name), '’', '''')`
   const matching = db.selectFrom('organisations').where((eb) => eb.or([
     pieces.length === 0
