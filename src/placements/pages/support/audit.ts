@@ -3,7 +3,7 @@ import { requireSignedIn, requireSupport } from '../../auth/principal.ts'
 import type { PlacementsContext } from '../../context.ts'
 import type { PlacementsAuditEvent } from '../../database/schema.ts'
 import { pageCount, pagination, requestedPage, showing } from './paging.ts'
-import { auditTrail, type AuditRow } from './queries.ts'
+import { auditTrail, type AuditCursor, type AuditRow } from './queries.ts'
 
 export const auditPageSize = 50
 
@@ -13,18 +13,38 @@ export function supportAuditRoutes(context: PlacementsContext): Router {
 
   router.get('/support/audit', requireSignedIn, requireSupport, async (req, res, next) => {
     const paging = requestedPage(req.query.page, auditPageSize)
-    if (!paging) return next()
-    const { rows, total, exact } = await auditTrail(context.db, paging.pageSize, paging.offset)
+    const cursor = auditCursor(req.query)
+    if (!paging || cursor === false) return next()
+    const { rows, total, exact } = await auditTrail(context.db, paging.pageSize, paging.offset, cursor)
     const pages = pageCount(total, paging.pageSize)
-    if (paging.page > pages) return next()
+    if (paging.page > pages || (paging.page > 1 && rows.length === 0)) return next()
+    // Links to the pages either side carry the event they continue from (keyset, ADR 20); the first and last pages are read from their ends.
+    const href = (page: number) => {
+      if (page === 1) return '/support/audit'
+      if (page === paging.page + 1 && rows.length > 0) return `/support/audit?page=${page}&before=${rows.at(-1)!.seq}`
+      if (page === paging.page - 1 && rows.length > 0) return `/support/audit?page=${page}&after=${rows[0]!.seq}`
+      return `/support/audit?page=${page}`
+    }
     res.render('pages/support/audit.njk', {
       entries: rows.map(auditEntry),
       showing: showing(paging, rows.length, total, exact),
-      pagination: pagination(paging.page, pages, (page) => page > 1 ? `/support/audit?page=${page}` : '/support/audit')
+      pagination: pagination(paging.page, pages, href)
     })
   })
 
   return router
+}
+
+const seqShape = /^[1-9][0-9]{0,17}$/
+
+/** `before` or `after` from the query string; false when either is malformed or both are given. */
+function auditCursor(query: Record<string, unknown>): AuditCursor | undefined | false {
+  const { before, after } = query
+  if (before === undefined && after === undefined) return undefined
+  if (before !== undefined && after !== undefined) return false
+  const value = before ?? after
+  if (typeof value !== 'string' || !seqShape.test(value)) return false
+  return before !== undefined ? { before: value } : { after: value }
 }
 
 export const eventWording: Record<PlacementsAuditEvent, string> = {

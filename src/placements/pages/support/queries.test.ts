@@ -41,6 +41,33 @@ describe('audit trail paging', () => {
     assert.equal(seen.at(-1), 'person.0@example.com')
   })
 
+  test('keyset pages, forward from the newest and back from the oldest, neither skip nor repeat events that share a timestamp', async () => {
+    // Seven events written in the same millisecond, straddling page boundaries.
+    const same = new Date('2026-11-01T10:00:00Z')
+    for (let n = 0; n < 7; n++) await recordAudit(db, { event: 'sign-out', email: `same.${n}@example.com` }, same)
+    try {
+      const all = (await db.selectFrom('audit_events').select('email').orderBy('seq', 'desc').execute()).map((row) => row.email)
+      const pageSize = 4
+      const forward: Array<string | null> = []
+      let page = await auditTrail(db, pageSize, 0)
+      while (page.rows.length > 0) {
+        forward.push(...page.rows.map((row) => row.subjectEmail))
+        page = await auditTrail(db, pageSize, 0, { before: page.rows.at(-1)!.seq })
+      }
+      assert.deepEqual(forward, all)
+      const backward: Array<string | null> = []
+      page = await auditTrail(db, pageSize, all.length - (all.length % pageSize || pageSize))
+      while (page.rows.length > 0) {
+        backward.unshift(...page.rows.map((row) => row.subjectEmail))
+        page = await auditTrail(db, pageSize, 0, { after: page.rows[0]!.seq })
+      }
+      assert.deepEqual(backward, all)
+      assert.ok(forward.indexOf('same.6@example.com') < forward.indexOf('same.0@example.com'), 'newest first, by the order written')
+    } finally {
+      await db.deleteFrom('audit_events').where('email', 'like', 'same.%').execute()
+    }
+  })
+
   test('a trail PostgreSQL estimates at over 100,000 events shows the estimate, and its last page is still the oldest events', async () => {
     // What ANALYZE would record for a large table, without writing 100,000 rows.
     await sql`analyze audit_events`.execute(db)
@@ -74,6 +101,46 @@ describe('organisation search with its indexes', () => {
       assert.deepEqual(rows.map((row) => row.name), [name], term)
       assert.equal(total, 1)
     }
+  })
+
+  test('a term shaped like a reference finds its organisation by that reference alone; when no organisation has it, it is part of a name', async () => {
+    const now = new Date()
+    await db.insertInto('organisations').values([
+      { kind: 'school', name: 'Holy Trinity Academy 120', urn: '654321', ukprn: null, provider_code: null, created_at: now },
+      { kind: 'school', name: 'Unit 2ab School 987654', urn: '765432', ukprn: null, provider_code: null, created_at: now }
+    ]).execute()
+    try {
+      const names = async (term: string) => (await searchOrganisations(db, term, 20, 0)).rows.map((row) => row.name)
+      assert.deepEqual(await names('654321'), ['Holy Trinity Academy 120'], 'URN')
+      assert.deepEqual(await names('2AB'), ['Northfield SCITT'], 'a provider code in use is the answer, not the names containing it')
+      assert.deepEqual(await names('120'), ['Holy Trinity Academy 120'], 'no provider has code 120: part of a name')
+      assert.deepEqual(await names('987654'), ['Unit 2ab School 987654'], 'no school has URN 987654: part of a name')
+      assert.deepEqual(await names('10009999'), [], 'no UKPRN, no name')
+      assert.deepEqual(await searchOrganisations(db, '654321', 20, 20), { rows: [], total: 1 }, 'a second page of one result is empty')
+    } finally {
+      await db.deleteFrom('organisations').where('urn', 'in', ['654321', '765432']).execute()
+    }
+  })
+
+  test('a name matched by many organisations: the total on every page, the pages A to Z without gaps, and a page past the end empty', async () => {
+    const now = new Date()
+    const word = `Pagewood${Date.now() % 100000}`
+    await db.insertInto('organisations').values(Array.from({ length: 25 }, (_, n) => (
+      { kind: 'school' as const, name: `${word} School ${String(n).padStart(2, '0')}`, urn: String(700000 + n), ukprn: null, provider_code: null, created_at: now }
+    ))).execute()
+    try {
+      const pages = await Promise.all([0, 20, 40].map((offset) => searchOrganisations(db, word.toLowerCase(), 20, offset)))
+      assert.deepEqual(pages.map((page) => page.total), [25, 25, 25])
+      assert.deepEqual(pages.flatMap((page) => page.rows.map((row) => row.name)), Array.from({ length: 25 }, (_, n) => `${word} School ${String(n).padStart(2, '0')}`))
+      assert.deepEqual(pages.map((page) => page.rows.length), [20, 5, 0])
+    } finally {
+      await db.deleteFrom('organisations').where('name', 'like', `${word}%`).execute()
+    }
+  })
+
+  test('the trigram index keeps no pending list: every search reads the index alone', async () => {
+    const { rows: [index] } = await sql<{ options: string[] | null }>`select reloptions as options from pg_class where relname = 'organisations_name_trigram'`.execute(db)
+    assert.deepEqual(index?.options, ['fastupdate=off'])
   })
 
   test('the name search can use the trigram index, and the provider code its expression index', async () => {

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { PlacementsAuditEvent, PlacementsDatabase } from '../../database/schema.ts'
+import { normaliseName, rarePieces, wordCounts } from '../../domain/name-search.ts'
 import type { Organisation, User } from '../../domain/users.ts'
 
 /** The support console's reads, in one place. Its writes are the domain's actions. */
@@ -10,31 +11,67 @@ export interface PageOf<T> {
   total: number
 }
 
-/** For LIKE: the search term taken literally, with both apostrophes (' and ’) alike. */
-function containsPattern(term: string): string {
-  return '%' + term.toLowerCase().replaceAll('’', "'").replace(/[\\%_]/g, (c) => '\\' + c) + '%'
+/** For LIKE: containing `text` (already normalised) taken literally. */
+function containing(text: string): string {
+  return '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%'
+}
+
+/**
+ * Which reference a search term could be, by its shape (the forms' own rules: URN 6
+ * digits, UKPRN 8, provider code 3 letters and digits). A provider code is only taken
+ * for one when it has a digit: three letters are far more often part of a name.
+ */
+function referenceShape(term: string): 'urn' | 'ukprn' | 'provider_code' | undefined {
+  if (/^[0-9]{6}$/.test(term)) return 'urn'
+  if (/^[0-9]{8}$/.test(term)) return 'ukprn'
+  if (/^[0-9A-Za-z]{3}$/.test(term) && /[0-9]/.test(term)) return 'provider_code'
+  return undefined
 }
 
 /**
  * Organisations by name, A to Z. A search term matches part of the name (any case) or
- * exactly a URN, UKPRN or provider code.
+ * exactly a URN, UKPRN or provider code. A term shaped like a reference is looked up by
+ * that reference first (one unique index): when an organisation has it, that organisation
+ * is the answer; otherwise the term is searched as part of a name (ADR 20).
  */
 export async function searchOrganisations(db: Db, term: string, limit: number, offset: number): Promise<PageOf<Organisation>> {
-  let query = db.selectFrom('organisations')
-  if (term !== '') {
-    const pattern = containsPattern(term)
-    query = query.where((eb) => eb.or([
-      eb(sql<string>`replace(lower(name), '’', '''')`, 'like', pattern),
-      eb('urn', '=', term),
-      eb('ukprn', '=', term),
-      eb(sql<string>`upper(provider_code)`, '=', term.toUpperCase())
-    ]))
+  const shape = referenceShape(term)
+  if (shape) {
+    // Unique references (provider codes compared in upper case, as the form stores them): at most one row, in practice.
+    const reference = shape === 'provider_code' ? sql<string>`upper(provider_code)` : sql.ref<string>(shape)
+    const found = await db.selectFrom('organisations').selectAll().where(reference, '=', term.toUpperCase()).orderBy(sql`lower(name)`).orderBy('id').execute()
+    if (found.length > 0) return { rows: found.slice(offset, offset + limit), total: found.length }
   }
-  const [rows, count] = await Promise.all([
-    query.selectAll().orderBy(sql`lower(name)`).orderBy('id').limit(limit).offset(offset).execute(),
-    query.select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow()
-  ])
-  return { rows, total: Number(count.total) }
+  if (term === '') {
+    const everyone = db.selectFrom('organisations')
+    const [rows, count] = await Promise.all([
+      everyone.selectAll().orderBy(sql`lower(name)`).orderBy('id').limit(limit).offset(offset).execute(),
+      everyone.select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow()
+    ])
+    return { rows, total: Number(count.total) }
+  }
+  // The matches are found once, through the indexes (materialized: otherwise the planner
+  // may walk the name index from "a" filtering each row, 19,000 rows to reach "Oakwood"),
+  // counted, and the page taken from them A to Z: one query (ADR 20).
+  // Part of a name: the index is asked for the term's rare words, the rows it finds checked for the whole term.
+  const normalised = normaliseName(term)
+  const pieces = rarePieces(normalised, wordCounts(db))
+  const name = sql<string>`replace(lower(name), '’', '''')`
+  const matching = db.selectFrom('organisations').where((eb) => eb.or([
+    pieces.length === 0
+      ? eb(name, 'like', containing(normalised))
+      : eb.and([...pieces.map((piece) => eb(name, 'like', containing(piece))), eb(sql<number>`strpos(${name}, ${normalised})`, '>', 0)]),
+    eb('urn', '=', term),
+    eb('ukprn', '=', term),
+    eb(sql<string>`upper(provider_code)`, '=', term.toUpperCase())
+  ]))
+  const rows = await db.with((cte) => cte('matches').materialized(), () => matching.selectAll())
+    .selectFrom('matches').selectAll().select(sql<string>`count(*) over ()`.as('total'))
+    .orderBy(sql`lower(name)`).orderBy('id').limit(limit).offset(offset).execute()
+  if (rows.length > 0 || offset === 0) return { rows: rows.map(({ total: _, ...organisation }) => organisation), total: Number(rows[0]?.total ?? 0) }
+  // Past the last page no row carries the total, so count them (a page that does not exist: rare).
+  const count = await matching.select((eb) => eb.fn.countAll<string>().as('total')).executeTakeFirstOrThrow()
+  return { rows: [], total: Number(count.total) }
 }
 
 /** The first of a new organisation's references that another organisation already has. */
@@ -79,15 +116,19 @@ async function auditEventCount(db: Db): Promise<{ total: number, exact: boolean 
   return { total: Number(count.total), exact: true }
 }
 
+/** A keyset cursor: the page just older than event `before`, or just newer than event `after` (ADR 20). */
+export type AuditCursor = { before: string } | { after: string }
+
 /**
- * The audit trail, newest first: `seq` is the order events were written in. A page in
- * the older half is read from the oldest end (`seq` ascending, then reversed), so the
- * last page costs what the first does, whatever the size of the trail; with an exact
- * total the pages are the same either way.
+ * The audit trail, newest first: `seq` is the order events were written in (unique, so
+ * events that share a timestamp still have one order). With a cursor, the page next to
+ * one already shown is read from the index by `seq` (keyset): the same cost on any page.
+ * Without one, a page in the older half is read from the oldest end (`seq` ascending,
+ * then reversed), so the last page costs what the first does; a middle page typed by
+ * number costs its offset. With an exact total the pages are the same either way.
  */
-export async function auditTrail(db: Db, limit: number, offset: number): Promise<PageOf<AuditRow> & { exact: boolean }> {
+export async function auditTrail(db: Db, limit: number, offset: number, cursor?: AuditCursor): Promise<PageOf<AuditRow> & { exact: boolean }> {
   const { total, exact } = await auditEventCount(db)
-  const fromOldest = offset > total / 2
   const query = db.selectFrom('audit_events as e')
     .leftJoin('users as actor', 'actor.id', 'e.actor_user_id')
     .leftJoin('users as subject', 'subject.id', 'e.subject_user_id')
@@ -98,7 +139,9 @@ export async function auditTrail(db: Db, limit: number, offset: number): Promise
       eb.fn.coalesce('e.email', 'subject.email').as('subjectEmail'),
       'o.name as organisationName'
     ])
-  if (!fromOldest) return { rows: await query.orderBy('e.seq', 'desc').limit(limit).offset(offset).execute(), total, exact }
+  if (cursor && 'before' in cursor) return { rows: await query.where('e.seq', '<', cursor.before).orderBy('e.seq', 'desc').limit(limit).execute(), total, exact }
+  if (cursor) return { rows: (await query.where('e.seq', '>', cursor.after).orderBy('e.seq', 'asc').limit(limit).execute()).reverse(), total, exact }
+  if (offset <= total / 2) return { rows: await query.orderBy('e.seq', 'desc').limit(limit).offset(offset).execute(), total, exact }
   // Events after this page (older ones), and how many of this page exist (the last may be short).
   const older = Math.max(0, total - offset - limit)
   const take = Math.max(0, Math.min(limit, total - offset))

@@ -496,11 +496,22 @@ describe('audit trail', () => {
     assert.equal(tableRows(first.text).length, 50)
     assert.match(tableRows(first.text)[0]!, /Signed out\s+filler59@example.com/)
     assert.match(first.text, new RegExp(`Showing 1 to 50 of ${total} results`))
-    assert.match(first.text, /href="\/support\/audit\?page=2"/)
-    const second = await get(colin, '/support/audit?page=2')
+    // "Next" continues from the page's last event (keyset, ADR 20); "Previous" from the next page's first comes back to the same rows.
+    const next = first.text.match(/href="(\/support\/audit\?page=2&amp;before=\d+)"/)
+    assert.ok(next, 'a link to page 2 that continues from the last event shown')
+    const second = await get(colin, next[1]!.replaceAll('&amp;', '&'))
     assert.equal(second.status, 200)
+    assert.match(second.text, new RegExp(`Showing 51 to ${50 + tableRows(second.text).length} of ${total} results`))
+    assert.deepEqual(tableRows(second.text), tableRows((await get(colin, '/support/audit?page=2')).text))
     assert.equal(tableRows(second.text).length, Math.min(50, total - 50))
+    assert.match(second.text, /href="\/support\/audit" rel="prev"/, 'page 1 is read from the newest end')
+    // Back from a later page: the page just newer than that page's first event.
+    const { seq: secondFirst } = await db.selectFrom('audit_events').select('seq').orderBy('seq', 'desc').offset(50).limit(1).executeTakeFirstOrThrow()
+    assert.deepEqual(tableRows((await get(colin, `/support/audit?page=1&after=${secondFirst}`)).text), tableRows(first.text))
     for (const page of ['999', '0', 'x', '-2']) assert.equal((await get(colin, `/support/audit?page=${page}`)).status, 404, page)
+    for (const query of ['page=2&before=x', 'page=2&before=0', 'page=2&before=1&after=1', 'page=2&before=1']) {
+      assert.equal((await get(colin, `/support/audit?${query}`)).status, 404, query)
+    }
   })
 
   test('a session that ended after inactivity reads "Session ended", outcome "Timed out" (not "Success")', async () => {
