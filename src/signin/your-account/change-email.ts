@@ -3,11 +3,11 @@ import { queueEmail } from '../../platform/mail/outbox.ts'
 import { renderFormErrors } from '../../platform/views.ts'
 import { emailProblem, field } from '../../platform/validation.ts'
 import { changeEmail, findAccountByEmail, normaliseEmail } from '../accounts/accounts.ts'
-import { checkCode, issueCode } from '../accounts/codes.ts'
+import { checkCode, issueCode } from '../accounts/emailed-codes.ts'
 import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { changeEmailCode, emailAddressChanged, emailChangeToExistingAddress } from '../emails.ts'
-import { checkResultProblem, codeInputProblem, codeMessages, minutesUntil } from '../journeys/codes.ts'
+import { checkResultProblem, codeInputProblem, codeMessages, minutesUntil } from '../journeys/shared/code-step.ts'
 
 /**
  * Changing the email address (docs/journeys.md "Your account", ADR 13):

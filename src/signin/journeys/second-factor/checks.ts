@@ -1,11 +1,11 @@
 import { queueEmail } from '../../../platform/mail/outbox.ts'
-import { checkCode, issueCode } from '../../accounts/codes.ts'
+import { checkCode, issueCode } from '../../accounts/emailed-codes.ts'
 import { appRules, checkAppCode } from '../../accounts/authenticator-app.ts'
 import { normaliseRecoveryCode, recoveryRules, useRecoveryCode } from '../../accounts/recovery-codes.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
 import type { Email } from '../../../platform/mail/outbox.ts'
-import { checkResultProblem, codeInputProblem, minutesUntil } from '../codes.ts'
+import { checkResultProblem, codeInputProblem, minutesUntil } from '../shared/code-step.ts'
 
 /**
  * Checking a second factor (ADR 10), the same wherever it is asked for: at sign-in (the

@@ -1,8 +1,8 @@
 import type { Request } from 'express'
-import { normaliseCodeInput } from '../accounts/verification-codes.ts'
-import type { CheckResult } from '../accounts/codes.ts'
-import type { SigninContext } from '../context.ts'
-import type { EmailContext } from '../emails.ts'
+import { normaliseCodeInput } from '../../accounts/six-digit-codes.ts'
+import type { CheckResult } from '../../accounts/emailed-codes.ts'
+import type { SigninContext } from '../../context.ts'
+import type { EmailContext } from '../../emails.ts'
 
 /** Messages for the "enter the code" pages (confirm email, reset password). */
 export const codeMessages = {

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { CodePurpose, SigninDatabase } from '../database/schema.ts'
 import { normaliseEmail } from './accounts.ts'
-import { codesMatch, generateCode, hashCode } from './verification-codes.ts'
+import { codesMatch, generateCode, hashCode } from './six-digit-codes.ts'
 
 /**
  * Emailed one-time codes (docs/security.md, "verification codes"): stored as keyed hashes,
