@@ -50,7 +50,7 @@ export function changeEmailRoutes(context: SigninContext): Router {
     const { account, sessionId } = req.signedIn!
     const email = field(req, 'email').trim()
     const values = { email: email.slice(0, 300) }
-    const problem = emailProblem(email) ?? (normaliseEmail(email) === account.email_normalised ? changeEmailMessages.same : undefined)
+    const problem = emailProblem(email, 'your new') ?? (normaliseEmail(email) === account.email_normalised ? changeEmailMessages.same : undefined)
     if (problem) return renderFormErrors(res, views.enter, { email: problem }, { values })
     if (!(await sendCodeOrShowLimit(res, () => sendCode(req, email), views.enter, 'email', { values }))) return
     req.session.set(pendingKey, { sessionId, accountId: account.id, email } satisfies PendingChange)
