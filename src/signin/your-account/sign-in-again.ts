@@ -19,8 +19,9 @@ import { checkAccountPassword } from './password-check.ts'
  * a change more than 15 minutes after the session's sign-in asks for the password and
  * then the account's usual second factor (its strongest; the person may choose another),
  * with the very checks, lockouts and audit events of a sign-in (journeys/second-factor/
- * checks.ts, the shared code step and accounts/code-actions.ts), then goes back to the change page asked for. What was typed into that page
- * is not kept: the page opens afresh.
+ * checks.ts; an emailed code: journeys/shared/code-step.ts and accounts/code-actions.ts),
+ * then goes back to the change page asked for. What was typed into that page is not kept:
+ * the page opens afresh.
  *
  * An account with a passkey is offered it first (with JavaScript), on the first page: a
  * passkey with user verification is a whole sign-in at Sign-in (ADR 12), so here too it
