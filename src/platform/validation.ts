@@ -5,9 +5,10 @@ import type { FieldErrors } from './views.ts'
  * Field rules shared by both services' forms. Every value is bounded, control characters
  * are refused, and anything that is not a single string (duplicated fields, missing
  * bodies) reads as empty, so no input can reach a 5xx. `whose` words the "Enter…"
- * message for the person filling in the form ("your") or someone else ("their").
+ * message for the person filling in the form ("your"), someone else ("their"), or the
+ * person's new address ("your new", when changing it).
  */
-export type Whose = 'your' | 'their'
+export type Whose = 'your' | 'their' | 'your new'
 
 export const limits = { email: 254, name: 100 }
 

@@ -43,7 +43,8 @@ export async function setPassword(db: Db, accountId: string, passwordHash: strin
   await db.updateTable('accounts').set({ password_hash: passwordHash, password_changed_at: now }).where('id', '=', accountId).execute()
 }
 
-export async function recordSignIn(db: Db, accountId: string, now: Date, newPasswordHash?: string): Promise<void> {
+/** The row side of a sign-in (actions.ts `recordSignIn` is the verb). */
+export async function markSignedIn(db: Db, accountId: string, now: Date, newPasswordHash?: string): Promise<void> {
   await db.updateTable('accounts')
     .set({ last_signed_in_at: now, ...(newPasswordHash ? { password_hash: newPasswordHash } : {}) })
     .where('id', '=', accountId).execute()

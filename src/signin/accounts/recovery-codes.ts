@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
 import type { AttemptRule, ShortLivedStore } from '../../platform/short-lived-store.ts'
 import type { SigninDatabase } from '../database/schema.ts'
-import { hashCode } from './verification-codes.ts'
+import { hashCode } from './six-digit-codes.ts'
 
 /**
  * Recovery codes (docs/security.md "recovery codes"): 10 at a time, made when an

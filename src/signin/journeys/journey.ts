@@ -6,6 +6,8 @@ import { findClient, serviceStartUrl } from '../provider/clients.ts'
 import { lifetimes } from '../provider/provider.ts'
 import type { SigninContext } from '../context.ts'
 import { authenticationResult, type Acr, type ProvenMethod } from '../accounts/factors.ts'
+import type { Origin } from '../accounts/actions.ts'
+import type { EmailContext } from '../emails.ts'
 
 /**
  * What Sign-in remembers about one authorization request while the person takes a
@@ -73,6 +75,16 @@ const expiredClientKey = (uid: string) => `interaction-client:${uid}`
 export function renewSession(req: Request): void {
   req.session.regenerate({ [clientsKey]: req.session.get(clientsKey) })
   saveJourney(req)
+}
+
+/** Where this request comes from, for the verbs' audit events: the IP address and the service that asked. */
+export function originOf(req: Request): Origin {
+  return { ip: req.ip, clientId: req.signin.client.clientId }
+}
+
+/** What an email sent during this journey says about the service it leads to. */
+export function emailContext(context: SigninContext, req: Request): EmailContext {
+  return { signinName: context.config.serviceName, clientName: req.signin.client.name, serviceStartUrl: req.signin.client.startUrl }
 }
 
 export function saveJourney(req: Request): void {

@@ -13,7 +13,7 @@ import { nextAppCode } from '../../../test/support/second-factor.ts'
 import { addAccount } from '../../../test/support/signin-pages.ts'
 import { appMessages, recoveryMessages } from './second-factor/routes.ts'
 import { seedDevelopment } from '../seed.ts'
-import { codeMessages } from './codes.ts'
+import { codeMessages } from './shared/code-step.ts'
 import { messages as signInMessages } from './sign-in/routes.ts'
 
 /**

@@ -7,7 +7,7 @@ import { finishFlow, followToCallbackOrPage, submit } from '../../../test/suppor
 import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
 import { addAccount, startJourney } from '../../../test/support/signin-pages.ts'
 import { normaliseEmail } from '../accounts/accounts.ts'
-import { codeRules } from '../accounts/codes.ts'
+import { codeRules } from '../accounts/emailed-codes.ts'
 import { defaultHashing, limitPasswordHashing } from '../accounts/passwords.ts'
 import { throttleRules } from '../accounts/sign-in-throttle.ts'
 import { passSecondFactor } from '../../../test/support/second-factor.ts'

@@ -45,7 +45,7 @@ test('change your email address: GOV.UK errors, a code to the new address, then 
 
   const form = await http.get(`${signin.url}/account/change-email`)
   assert.equal(pageTitle(form.text), 'Change your email address – DfE Sign-in – GOV.UK')
-  for (const [typed, message] of [['', 'Enter your email address'], ['not-an-address', 'Enter an email address in the correct format, like name@example.com'], [` ${who.email.toUpperCase()} `, changeEmailMessages.same]] as const) {
+  for (const [typed, message] of [['', 'Enter your new email address'], ['not-an-address', 'Enter an email address in the correct format, like name@example.com'], [` ${who.email.toUpperCase()} `, changeEmailMessages.same]] as const) {
     const bad = await http.post(`${signin.url}/account/change-email`, { _csrf: csrfFrom(form.text), email: typed })
     assert.equal(bad.status, 400, typed)
     assert.deepEqual(errorSummary(bad.text).map((e) => e.href), ['#email'])

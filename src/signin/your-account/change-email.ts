@@ -1,13 +1,11 @@
 import { Router, type Request, type Response } from 'express'
-import { queueEmail } from '../../platform/mail/outbox.ts'
 import { renderFormErrors } from '../../platform/views.ts'
 import { emailProblem, field } from '../../platform/validation.ts'
-import { changeEmail, findAccountByEmail, normaliseEmail } from '../accounts/accounts.ts'
-import { checkCode, issueCode } from '../accounts/codes.ts'
-import { recordAudit } from '../audit.ts'
+import { normaliseEmail } from '../accounts/accounts.ts'
+import { changeEmailAddress } from '../accounts/actions.ts'
+import { proveEmailChangeCode, sendEmailChangeCode } from '../accounts/code-actions.ts'
 import type { SigninContext } from '../context.ts'
-import { changeEmailCode, emailAddressChanged, emailChangeToExistingAddress } from '../emails.ts'
-import { checkResultProblem, codeInputProblem, codeMessages, minutesUntil } from '../journeys/codes.ts'
+import { enterEmailedCode, sendCodeOrShowLimit } from '../journeys/shared/code-step.ts'
 
 /**
  * Changing the email address (docs/journeys.md "Your account", ADR 13):
@@ -34,7 +32,6 @@ const pendingKey = 'account-change-email'
 
 export function changeEmailRoutes(context: SigninContext): Router {
   const router = Router()
-  const c = { signinName: context.config.serviceName }
 
   function pendingOf(req: Request): PendingChange | undefined {
     const pending = req.session.get<PendingChange>(pendingKey)
@@ -42,28 +39,8 @@ export function changeEmailRoutes(context: SigninContext): Router {
     return pending?.sessionId === sessionId && pending.accountId === account.id ? pending : undefined
   }
 
-  /** Sends the code, or tells an address's owner that another account asked for it: the same rows, the same answer. */
-  async function sendCode(req: Request, email: string): Promise<{ limitedMinutes?: number }> {
-    const { account } = req.signedIn!
-    const now = context.clock.now()
-    const existing = await findAccountByEmail(context.db, email)
-    return context.db.transaction().execute(async (trx) => {
-      const issued = await issueCode(trx, 'change-email', email, context.codeKey, now)
-      const audit = { accountId: account.id, email: account.email, ip: req.ip }
-      if ('limited' in issued) {
-        await recordAudit(trx, { ...audit, event: 'code-limit-reached', outcome: 'failure', details: { purpose: 'change-email' } }, now)
-        return { limitedMinutes: issued.retryAfterMinutes }
-      }
-      if (existing) {
-        await queueEmail(trx, emailChangeToExistingAddress(email, c), now)
-        await recordAudit(trx, { ...audit, event: 'email-change-to-existing-email', outcome: 'failure', details: { otherAccount: existing.id } }, now)
-      } else {
-        await queueEmail(trx, changeEmailCode(email, issued.code, minutesUntil(issued.expiresAt, now), c), now)
-        await recordAudit(trx, { ...audit, event: 'email-change-requested', outcome: 'success', details: { newEmail: email } }, now)
-      }
-      return {}
-    })
-  }
+  /** The code to the address, or a word to its owner if it has an account already: the same answer either way. */
+  const sendCode = (req: Request, email: string) => sendEmailChangeCode(context, req.signedIn!.account, email, { ip: req.ip })
 
   router.get('/', (req, res) => {
     res.render(views.enter, { values: { email: pendingOf(req)?.email ?? '' } })
@@ -73,10 +50,9 @@ export function changeEmailRoutes(context: SigninContext): Router {
     const { account, sessionId } = req.signedIn!
     const email = field(req, 'email').trim()
     const values = { email: email.slice(0, 300) }
-    const problem = emailProblem(email) ?? (normaliseEmail(email) === account.email_normalised ? changeEmailMessages.same : undefined)
+    const problem = emailProblem(email, 'your new') ?? (normaliseEmail(email) === account.email_normalised ? changeEmailMessages.same : undefined)
     if (problem) return renderFormErrors(res, views.enter, { email: problem }, { values })
-    const sent = await sendCode(req, email)
-    if (sent.limitedMinutes) return renderFormErrors(res, views.enter, { email: codeMessages.limited(sent.limitedMinutes) }, { values }, 429)
+    if (!(await sendCodeOrShowLimit(res, () => sendCode(req, email), views.enter, 'email', { values }))) return
     req.session.set(pendingKey, { sessionId, accountId: account.id, email } satisfies PendingChange)
     res.redirect(303, '/account/change-email/check-your-email')
   })
@@ -95,28 +71,12 @@ export function changeEmailRoutes(context: SigninContext): Router {
   router.post('/check-your-email', needsPending, async (req, res) => {
     const { account } = req.signedIn!
     const pending = pendingOf(req)!
-    const typed = field(req, 'code')
-    const shown = { email: pending.email, values: { code: typed.slice(0, 50) } }
-    const input = codeInputProblem(typed)
-    if (input.problem) return renderFormErrors(res, views.check, { code: input.problem }, shown)
-    const now = context.clock.now()
-    const audit = { accountId: account.id, email: account.email, ip: req.ip }
-    const result = await checkCode(context.db, 'change-email', pending.email, input.code!, context.codeKey, now)
-    const problem = checkResultProblem(result)
-    if (problem) {
-      await recordAudit(context.db, { ...audit, event: 'email-change-code-failed', outcome: 'failure', details: { result } }, now)
-      return renderFormErrors(res, views.check, { code: problem }, shown)
-    }
-    const changed = await changeEmail(context.db, account.id, pending.email, async (trx) => {
-      await recordAudit(trx, { ...audit, event: 'email-changed', outcome: 'success', details: { from: account.email, to: pending.email } }, now)
-      await queueEmail(trx, emailAddressChanged(account.email, pending.email, c), now)
-    })
+    const check = (code: string) => proveEmailChangeCode(context, account, pending.email, code, { ip: req.ip })
+    if (!(await enterEmailedCode(req, res, views.check, { email: pending.email }, check))) return
+    const changed = await changeEmailAddress(context, account, pending.email, { ip: req.ip })
     req.session.unset(pendingKey)
-    if (changed === 'taken') {
-      // They have the code, so the mailbox is theirs: it is safe to say the address is in use.
-      await recordAudit(context.db, { ...audit, event: 'email-change-refused', outcome: 'failure', details: { reason: 'address has an account' } }, now)
-      return renderFormErrors(res, views.enter, { email: changeEmailMessages.taken }, { values: { email: pending.email } }, 409)
-    }
+    // They have the code, so the mailbox is theirs: it is safe to say the address is in use.
+    if (changed === 'taken') return renderFormErrors(res, views.enter, { email: changeEmailMessages.taken }, { values: { email: pending.email } }, 409)
     // Sessions carry on: the person is the same, and services know them by sub, not address (ADR 13).
     req.session.set('account-banner', `Your email address has been changed to ${pending.email}`)
     res.redirect(303, '/account')
@@ -128,8 +88,7 @@ export function changeEmailRoutes(context: SigninContext): Router {
 
   router.post('/resend', needsPending, async (req, res) => {
     const pending = pendingOf(req)!
-    const sent = await sendCode(req, pending.email)
-    if (sent.limitedMinutes) return renderFormErrors(res, views.resend, { send: codeMessages.limited(sent.limitedMinutes) }, { email: pending.email }, 429)
+    if (!(await sendCodeOrShowLimit(res, () => sendCode(req, pending.email), views.resend, 'send', { email: pending.email }))) return
     req.session.set('change-email-banner', `We've sent a new code to ${pending.email}`)
     res.redirect(303, '/account/change-email/check-your-email')
   })

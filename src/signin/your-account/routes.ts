@@ -1,12 +1,9 @@
 import { Router, type NextFunction, type Request, type Response } from 'express'
-import { queueEmail } from '../../platform/mail/outbox.ts'
 import { renderFormErrors } from '../../platform/views.ts'
 import { collect, field, hasErrors, nameProblem } from '../../platform/validation.ts'
 import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
-import { nameChanged, passwordChangedInAccount } from '../emails.ts'
-import { setPassword } from '../accounts/accounts.ts'
-import { hashPassword } from '../accounts/passwords.ts'
+import { changeName, changePassword } from '../accounts/actions.ts'
 import { checkAccountPassword } from './password-check.ts'
 import { passwordMessages, passwordProblems, passwordRules } from '../accounts/password-policy.ts'
 import { recentActivity, secondFactorSummary } from './activity.ts'
@@ -79,12 +76,7 @@ export function yourAccountRoutes(context: SigninContext): Router {
       ['familyName', nameProblem(values.familyName, 'Last name')]
     ])
     if (hasErrors(errors)) return renderFormErrors(res, views.changeName, errors, { values })
-    const now = context.clock.now()
-    await context.db.transaction().execute(async (trx) => {
-      await trx.updateTable('accounts').set({ given_name: values.givenName, family_name: values.familyName }).where('id', '=', account.id).execute()
-      await recordAudit(trx, { event: 'name-changed', outcome: 'success', accountId: account.id, email: account.email, ip: req.ip }, now)
-      await queueEmail(trx, nameChanged(account.email, `${values.givenName} ${values.familyName}`, { signinName: context.config.serviceName }), now)
-    })
+    await changeName(context, account, values, { ip: req.ip })
     req.session.set('account-banner', 'Your name has been changed')
     res.redirect(303, '/account')
   })
@@ -116,14 +108,7 @@ export function yourAccountRoutes(context: SigninContext): Router {
 
     const checked = await checkAccountPassword(context, account, req.ip, current, { locked: 'password-change-locked', failed: 'password-change-failed' }, accountMessages.currentWrong)
     if (!checked.ok) return renderFormErrors(res, views.changePassword, { currentPassword: checked.error }, shown, checked.status)
-    const now = context.clock.now()
-    const audit = { accountId: account.id, email: account.email, ip: req.ip ?? 'unknown' }
-    const passwordHash = await hashPassword(password)
-    await context.db.transaction().execute(async (trx) => {
-      await setPassword(trx, account.id, passwordHash, now)
-      await recordAudit(trx, { ...audit, event: 'password-changed', outcome: 'success' }, now)
-      await queueEmail(trx, passwordChangedInAccount(account.email, { signinName: context.config.serviceName }), now)
-    })
+    await changePassword(context, account, password, { ip: req.ip ?? 'unknown' })
     // Whoever else is signed in (with the old password, perhaps) is signed out: here and in every service.
     const ended = await endSessions(context, account.id, { except: sessionId })
     context.log.info({ accountId: account.id, sessionsEnded: ended }, 'password changed; other sessions ended')

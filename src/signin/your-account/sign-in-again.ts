@@ -8,8 +8,9 @@ import { mayMakeChallenge } from '../accounts/passkey-challenge-limit.ts'
 import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { accountChangeCode } from '../emails.ts'
-import { codeMessages } from '../journeys/codes.ts'
-import { appMessages, proveAppCode, proveEmailCode, proveRecoveryCode, sendSignInCode, type Proof, type Prover } from '../journeys/second-factor/checks.ts'
+import { proveSignInCode, sendSignInCode } from '../accounts/code-actions.ts'
+import { enterEmailedCode, sendCodeOrShowLimit } from '../journeys/shared/code-step.ts'
+import { chooseFactor, proveAppCode, proveRecoveryCode, type Proof, type Prover } from '../journeys/second-factor/checks.ts'
 import { passkeyMessages } from '../journeys/passkeys/routes.ts'
 import { factorNames } from '../journeys/second-factor/routes.ts'
 import { checkAccountPassword } from './password-check.ts'
@@ -19,8 +20,9 @@ import { checkAccountPassword } from './password-check.ts'
  * a change more than 15 minutes after the session's sign-in asks for the password and
  * then the account's usual second factor (its strongest; the person may choose another),
  * with the very checks, lockouts and audit events of a sign-in (journeys/second-factor/
- * checks.ts), then goes back to the change page asked for. What was typed into that page
- * is not kept: the page opens afresh.
+ * checks.ts; an emailed code: journeys/shared/code-step.ts and accounts/code-actions.ts),
+ * then goes back to the change page asked for. What was typed into that page is not kept:
+ * the page opens afresh.
  *
  * An account with a passkey is offered it first (with JavaScript), on the first page: a
  * passkey with user verification is a whole sign-in at Sign-in (ADR 12), so here too it
@@ -207,10 +209,7 @@ export function signInAgainRoutes(context: SigninContext): Router {
     if (!checked.ok) return renderFormErrors(res, views.password, { password: checked.error }, shown, checked.status)
     req.session.set(reauthKey, { sessionId, returnTo, passwordProven: true, strong } satisfies Reauth)
     const first = (await choices(req))[0] ?? 'email-code'
-    if (first === 'email-code') {
-      const sent = await sendCode(req)
-      if (sent.limitedMinutes) return renderFormErrors(res, views.password, { password: codeMessages.limited(sent.limitedMinutes) }, shown, 429)
-    }
+    if (first === 'email-code' && !(await sendCodeOrShowLimit(res, () => sendCode(req), views.password, 'password', shown))) return
     res.redirect(303, base + factorPaths[first])
   })
 
@@ -234,16 +233,14 @@ export function signInAgainRoutes(context: SigninContext): Router {
     res.render(views.emailCode, { email: req.signedIn!.account.email, otherWays: await otherWays(req) })
   })
   router.post('/email-code', passwordProven, async (req, res) => {
-    const typed = field(req, 'code')
-    const shown = { email: req.signedIn!.account.email, otherWays: await otherWays(req), values: { code: typed.slice(0, 50) } }
-    await answer(req, res, views.emailCode, 'email-code', await proveEmailCode(context, prover(req), typed), shown)
+    const shown = { email: req.signedIn!.account.email, otherWays: await otherWays(req) }
+    if (await enterEmailedCode(req, res, views.emailCode, shown, (code) => proveSignInCode(context, prover(req), code))) await proven(req, res, 'email-code')
   })
   router.get('/email-code/resend', passwordProven, (req, res) => {
     res.render(views.resend, { email: req.signedIn!.account.email })
   })
   router.post('/email-code/resend', passwordProven, async (req, res) => {
-    const sent = await sendCode(req)
-    if (sent.limitedMinutes) return renderFormErrors(res, views.resend, { send: codeMessages.limited(sent.limitedMinutes) }, { email: req.signedIn!.account.email }, 429)
+    if (!(await sendCodeOrShowLimit(res, () => sendCode(req), views.resend, 'send', { email: req.signedIn!.account.email }))) return
     res.redirect(303, `${base}/email-code`)
   })
 
@@ -269,13 +266,8 @@ export function signInAgainRoutes(context: SigninContext): Router {
   })
   router.post('/choose-factor', passwordProven, async (req, res) => {
     const factors = await choices(req)
-    const chosen = field(req, 'factor') as SecondFactor
-    if (!factors.includes(chosen)) return renderFormErrors(res, views.choose, { factor: appMessages.choose }, choiceItems(factors))
-    if (chosen === 'email-code') {
-      const sent = await sendCode(req)
-      if (sent.limitedMinutes) return renderFormErrors(res, views.choose, { factor: codeMessages.limited(sent.limitedMinutes) }, choiceItems(factors), 429)
-    }
-    res.redirect(303, base + factorPaths[chosen])
+    const chosen = await chooseFactor(req, res, views.choose, factors, choiceItems(factors), () => sendCode(req))
+    if (chosen) res.redirect(303, base + factorPaths[chosen])
   })
 
   return router

@@ -8,7 +8,7 @@ import { finishFlow, followToCallbackOrPage, submit } from '../../../../test/sup
 import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount, comparablePage, errorSummary, inputValue, pageTitle, startJourney, visibleText, type StartedJourney } from '../../../../test/support/signin-pages.ts'
 import { passwordMessages } from '../../accounts/password-policy.ts'
-import { codeMessages } from '../codes.ts'
+import { codeMessages } from '../shared/code-step.ts'
 import { appCodeAt } from '../../accounts/authenticator-app.ts'
 import { acrValues, secondFactorsOf } from '../../accounts/factors.ts'
 

@@ -1,17 +1,13 @@
 import { Router, type Request } from 'express'
-import { queueEmail } from '../../../platform/mail/outbox.ts'
-import { renderFormErrors } from '../../../platform/views.ts'
-import { findAccountByEmail, setPassword } from '../../accounts/accounts.ts'
-import { checkCode, issueCode } from '../../accounts/codes.ts'
-import { hashPassword } from '../../accounts/passwords.ts'
-import { passwordMessages, passwordProblems, passwordRules } from '../../accounts/password-policy.ts'
-import { recordAudit } from '../../audit.ts'
+import { findAccountByEmail, type Account } from '../../accounts/accounts.ts'
+import { resetPassword } from '../../accounts/actions.ts'
+import { proveResetCode, sendResetCode } from '../../accounts/code-actions.ts'
 import type { SigninContext } from '../../context.ts'
-import { passwordChanged, resetPasswordCode } from '../../emails.ts'
-import { checkResultProblem, codeInputProblem, codeMessages, emailContext, minutesUntil } from '../codes.ts'
+import { emailForCode } from '../shared/code-step.ts'
+import { emailedCodePages } from '../shared/emailed-code-pages.ts'
+import { newPasswordPage, type PasswordOwner } from '../shared/new-password-page.ts'
 import { continueSignIn } from '../second-factor/routes.ts'
-import { requireStep, saveJourney, type Journey } from '../journey.ts'
-import { collect, emailProblem, field, hasErrors } from '../../../platform/validation.ts'
+import { emailContext, originOf, requireStep, saveJourney, type Journey } from '../journey.ts'
 
 /**
  * Forgotten password:
@@ -34,109 +30,52 @@ export function forgottenPasswordRoutes(context: SigninContext): Router {
   const router = Router({ mergeParams: true })
   const path = (req: Request, step: string) => `/interaction/${req.signin.uid}/forgotten-password${step}`
 
-  async function sendResetCode(req: Request, email: string): Promise<{ limitedMinutes?: number }> {
-    const now = context.clock.now()
-    const account = await findAccountByEmail(context.db, email)
-    return context.db.transaction().execute(async (trx) => {
-      // A code is issued (and counted) either way; only an address with an account gets it.
-      const issued = await issueCode(trx, 'reset-password', email, context.codeKey, now)
-      const audit = { email, accountId: account?.id, ip: req.ip, clientId: req.signin.client.clientId }
-      if ('limited' in issued) {
-        await recordAudit(trx, { ...audit, event: 'code-limit-reached', outcome: 'failure', details: { purpose: 'reset-password' } }, now)
-        return { limitedMinutes: issued.retryAfterMinutes }
-      }
-      if (account) await queueEmail(trx, resetPasswordCode(account.email, issued.code, minutesUntil(issued.expiresAt, now), emailContext(context, req)), now)
-      await recordAudit(trx, { ...audit, event: 'password-reset-requested', outcome: account ? 'success' : 'failure' }, now)
-      return {}
-    })
-  }
+  /** A code to the address if it has an account; the same answer either way. */
+  const sendCode = (req: Request, email: string) => sendResetCode(context, email, originOf(req), emailContext(context, req))
 
   router.get('/', (req, res) => {
     res.render(views.request, { values: { email: req.signin.journey.reset?.email ?? req.signin.loginHint ?? '' } })
   })
 
   router.post('/', async (req, res) => {
-    const email = field(req, 'email').trim()
-    const problem = emailProblem(email)
-    if (problem) return renderFormErrors(res, views.request, { email: problem }, { values: { email } })
-    const sent = await sendResetCode(req, email)
-    if (sent.limitedMinutes) return renderFormErrors(res, views.request, { email: codeMessages.limited(sent.limitedMinutes) }, { values: { email } }, 429)
+    const email = await emailForCode(req, res, views.request, (email) => sendCode(req, email))
+    if (!email) return
     req.signin.journey.reset = { email, confirmed: false, done: false }
     saveJourney(req)
     res.redirect(303, path(req, '/check-email'))
   })
 
-  router.get('/check-email', requireStep(requested, '/forgotten-password'), (req, res) => {
-    res.render(views.code, { email: req.signin.journey.reset!.email })
+  emailedCodePages(router, {
+    at: { code: '/check-email', resend: '/resend-code' },
+    href: path,
+    reached: requireStep(requested, '/forgotten-password'),
+    views: { code: views.code, resend: views.resend },
+    emailOf: (req) => req.signin.journey.reset!.email,
+    check: (req, code) => proveResetCode(context, req.signin.journey.reset!.email, code, originOf(req)),
+    send: sendCode,
+    proven: (req, accountId) => {
+      req.signin.journey.reset = { ...req.signin.journey.reset!, confirmed: true, accountId }
+      return path(req, '/new-password')
+    },
+    resent: (req, email) => { req.signin.journey.reset = { email, confirmed: false, done: false } }
   })
 
-  router.post('/check-email', requireStep(requested, '/forgotten-password'), async (req, res) => {
-    const reset = req.signin.journey.reset!
-    const typed = field(req, 'code')
-    const input = codeInputProblem(typed)
-    // What was typed stays in the field, so a slip can be corrected rather than retyped.
-    const shown = { email: reset.email, values: { code: typed.slice(0, 50) } }
-    if (input.problem) return renderFormErrors(res, views.code, { code: input.problem }, shown)
-    const now = context.clock.now()
-    const result = await checkCode(context.db, 'reset-password', reset.email, input.code!, context.codeKey, now)
-    const problem = checkResultProblem(result)
-    const account = problem ? undefined : await findAccountByEmail(context.db, reset.email)
-    if (problem || !account) {
-      await recordAudit(context.db, { event: 'password-reset-code-failed', outcome: 'failure', email: reset.email, ip: req.ip, clientId: req.signin.client.clientId, details: { result } }, now)
-      return renderFormErrors(res, views.code, { code: problem ?? codeMessages.incorrect }, shown)
+  newPasswordPage<PasswordOwner & { account: Account }>(router, {
+    at: '/new-password',
+    reached: requireStep(confirmed, '/forgotten-password/check-email'),
+    view: views.password,
+    owner: async (req) => {
+      const reset = req.signin.journey.reset!
+      if (reset.done) return { redirect: path(req, '/done') }
+      const account = await findAccountByEmail(context.db, reset.email)
+      if (!account || account.id !== reset.accountId) return { redirect: path(req, '') }
+      return { email: account.email, givenName: account.given_name, familyName: account.family_name, account }
+    },
+    save: async (req, password, { account }) => {
+      await resetPassword(context, account, password, originOf(req), emailContext(context, req))
+      req.signin.journey.reset!.done = true
+      return { next: path(req, '/done') }
     }
-    reset.confirmed = true
-    reset.accountId = account.id
-    saveJourney(req)
-    res.redirect(303, path(req, '/new-password'))
-  })
-
-  router.get('/resend-code', requireStep(requested, '/forgotten-password'), (req, res) => {
-    res.render(views.resend, { values: { email: req.signin.journey.reset!.email } })
-  })
-
-  router.post('/resend-code', requireStep(requested, '/forgotten-password'), async (req, res) => {
-    const email = field(req, 'email').trim()
-    const problem = emailProblem(email)
-    if (problem) return renderFormErrors(res, views.resend, { email: problem }, { values: { email } })
-    const sent = await sendResetCode(req, email)
-    if (sent.limitedMinutes) return renderFormErrors(res, views.resend, { email: codeMessages.limited(sent.limitedMinutes) }, { values: { email } }, 429)
-    req.signin.journey.reset = { email, confirmed: false, done: false }
-    req.signin.journey.banner = `We've sent a new code to ${email}`
-    saveJourney(req)
-    res.redirect(303, path(req, '/check-email'))
-  })
-
-  router.get('/new-password', requireStep(confirmed, '/forgotten-password/check-email'), (_req, res) => {
-    res.render(views.password, { rules: passwordRules })
-  })
-
-  router.post('/new-password', requireStep(confirmed, '/forgotten-password/check-email'), async (req, res) => {
-    const reset = req.signin.journey.reset!
-    if (reset.done) return res.redirect(303, path(req, '/done'))
-    const account = await findAccountByEmail(context.db, reset.email)
-    if (!account || account.id !== reset.accountId) return res.redirect(303, path(req, ''))
-    const password = field(req, 'password')
-    const problems = passwordProblems({
-      password, confirmation: field(req, 'confirmPassword'), email: account.email, givenName: account.given_name, familyName: account.family_name
-    })
-    const errors = collect([
-      ['password', problems.password && passwordMessages[problems.password]],
-      ['confirmPassword', problems.confirmPassword && passwordMessages[problems.confirmPassword]]
-    ])
-    if (hasErrors(errors)) return renderFormErrors(res, views.password, errors, { rules: passwordRules })
-    const passwordHash = await hashPassword(password)
-    const now = context.clock.now()
-    await context.db.transaction().execute(async (trx) => {
-      await setPassword(trx, account.id, passwordHash, now)
-      await queueEmail(trx, passwordChanged(account.email, emailContext(context, req)), now)
-      await recordAudit(trx, { event: 'password-reset', outcome: 'success', accountId: account.id, email: account.email, ip: req.ip, clientId: req.signin.client.clientId }, now)
-    })
-    // Proving control of the address and choosing a new password clears any lockout.
-    await context.throttle.clear(account.email)
-    reset.done = true
-    saveJourney(req)
-    res.redirect(303, path(req, '/done'))
   })
 
   router.get('/done', requireStep(done, '/forgotten-password'), (_req, res) => {

@@ -1,14 +1,15 @@
 import { Router, type NextFunction, type Request, type Response } from 'express'
 import { renderFormErrors } from '../../../platform/views.ts'
 import { field } from '../../../platform/validation.ts'
-import { findAccountById, recordSignIn } from '../../accounts/accounts.ts'
+import { findAccountById } from '../../accounts/accounts.ts'
+import { recordSignIn } from '../../accounts/actions.ts'
 import { acrValues, secondFactorsOf } from '../../accounts/factors.ts'
 import { addPasskey, auditPasskeyCheck, provePasskey, signinRelyingParty, unanswered } from '../../accounts/passkey-actions.ts'
 import { mayMakeChallenge } from '../../accounts/passkey-challenge-limit.ts'
 import { authenticationOptions, checkPasskey, passkeyNameProblem, registrationOptions, type PasskeyCheck, type Refusal } from '../../accounts/passkeys.ts'
 import type { SigninContext } from '../../context.ts'
 import { continueSignIn } from '../second-factor/routes.ts'
-import { requireStep, saveJourney, type Journey } from '../journey.ts'
+import { originOf, requireStep, saveJourney, type Journey } from '../journey.ts'
 
 /**
  * Passkeys in a sign-in (ADR 12), all under /interaction/<uid>/:
@@ -80,7 +81,7 @@ export function passkeyJourneyRoutes(context: SigninContext): Router {
       const message = reason === 'cloned' || reason === 'limit' ? passkeySignInMessages[reason] : passkeySignInMessages.refused
       return renderFormErrors(res, views.signIn, { passkey: message }, { values: { email: '' } })
     }
-    await recordSignIn(context.db, account.id, now)
+    await recordSignIn(context, account, originOf(req), { method: 'passkey' })
     // A passkey with user verification is a whole sign-in (ADR 12): it meets every level Sign-in offers.
     await continueSignIn(context, req, res, account.id, account.email, ['passkey'])
   })

@@ -1,17 +1,20 @@
-import { queueEmail } from '../../../platform/mail/outbox.ts'
-import { checkCode, issueCode } from '../../accounts/codes.ts'
+import type { Request, Response } from 'express'
+import { field } from '../../../platform/validation.ts'
+import { renderFormErrors } from '../../../platform/views.ts'
 import { appRules, checkAppCode } from '../../accounts/authenticator-app.ts'
+import type { CodeOwner, CodeSent } from '../../accounts/code-actions.ts'
+import type { SecondFactor } from '../../accounts/factors.ts'
 import { normaliseRecoveryCode, recoveryRules, useRecoveryCode } from '../../accounts/recovery-codes.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
-import type { Email } from '../../../platform/mail/outbox.ts'
-import { checkResultProblem, codeInputProblem, minutesUntil } from '../codes.ts'
+import { codeInputProblem, sendCodeOrShowLimit } from '../shared/code-step.ts'
 
 /**
  * Checking a second factor (ADR 10), the same wherever it is asked for: at sign-in (the
  * journey under /interaction/<uid>/) and when "Your account" asks a person to sign in
  * again before a change. One set of rules, lockouts and audit events for both: the app's
- * lockout is the app's, the recovery codes' the account's, an emailed code's the address's.
+ * lockout is the app's, the recovery codes' the account's, an emailed code's the address's
+ * (an emailed code is sent and checked by accounts/code-actions.ts and the shared code step).
  */
 export const recoveryMessages = {
   missing: 'Enter a recovery code',
@@ -27,16 +30,11 @@ export const appMessages = {
   choose: 'Select how you want to sign in'
 }
 
-/** Who is proving a factor, for the checks and the audit trail. */
-export interface Prover {
-  accountId: string
-  email: string
-  ip: string | undefined
-  /** The service being signed in to; none when signing in again in "Your account". */
-  clientId?: string | undefined
-  /** Set when signing in again before a change in "Your account". */
-  purpose?: 're-authenticate' | undefined
-}
+/**
+ * Who is proving a factor, for the checks and the audit trail: the service (none when
+ * signing in again in "Your account"), and `purpose` when signing in again.
+ */
+export type Prover = CodeOwner
 
 export type Proof = { ok: true, recoveryRemaining?: number } | { ok: false, error: string, status: 400 | 429 }
 
@@ -48,32 +46,16 @@ function withPurpose(who: Prover, details: Record<string, string | number | bool
   return who.purpose ? { ...details, purpose: who.purpose } : details
 }
 
-/** Emails a sign-in code to the account's address (counted like every other code), in the email `write` makes. */
-export async function sendSignInCode(context: SigninContext, who: Prover, write: (code: string, expiresInMinutes: number) => Email): Promise<{ limitedMinutes?: number }> {
-  const now = context.clock.now()
-  return context.db.transaction().execute(async (trx) => {
-    const issued = await issueCode(trx, 'sign-in', who.email, context.codeKey, now)
-    if ('limited' in issued) {
-      await recordAudit(trx, { ...auditOf(who), event: 'code-limit-reached', outcome: 'failure', details: { purpose: 'sign-in', ...(who.purpose ? { for: who.purpose } : {}) } }, now)
-      return { limitedMinutes: issued.retryAfterMinutes }
-    }
-    await queueEmail(trx, write(issued.code, minutesUntil(issued.expiresAt, now)), now)
-    await recordAudit(trx, { ...auditOf(who), event: 'code-sent', outcome: 'success', details: { purpose: 'sign-in', ...(who.purpose ? { for: who.purpose } : {}) } }, now)
-    return {}
-  })
-}
-
-export async function proveEmailCode(context: SigninContext, who: Prover, typed: string): Promise<Proof> {
-  const input = codeInputProblem(typed)
-  if (input.problem) return { ok: false, error: input.problem, status: 400 }
-  const now = context.clock.now()
-  const result = await checkCode(context.db, 'sign-in', who.email, input.code!, context.codeKey, now)
-  const problem = checkResultProblem(result)
-  await recordAudit(context.db, {
-    ...auditOf(who), event: 'second-factor', outcome: problem ? 'failure' : 'success',
-    details: withPurpose(who, { factor: 'email-code', ...(problem ? { result } : {}) })
-  }, now)
-  return problem ? { ok: false, error: problem, status: 400 } : { ok: true }
+/**
+ * "Choose how to sign in" (choose-factor.njk), at sign-in and signing in again: the factor
+ * chosen from `factors`, an emailed code sent first when that is the choice; otherwise
+ * undefined, and the page again with what is wrong or the code limit.
+ */
+export async function chooseFactor(req: Request, res: Response, view: string, factors: SecondFactor[], page: Record<string, unknown>, sendCode: () => Promise<CodeSent>): Promise<SecondFactor | undefined> {
+  const chosen = field(req, 'factor') as SecondFactor
+  if (factors.includes(chosen)) return chosen === 'email-code' && !(await sendCodeOrShowLimit(res, sendCode, view, 'factor', page)) ? undefined : chosen
+  renderFormErrors(res, view, { factor: appMessages.choose }, page)
+  return undefined
 }
 
 export async function proveAppCode(context: SigninContext, who: Prover, typed: string): Promise<Proof> {

@@ -1,17 +1,16 @@
 import { Router, type Request, type Response } from 'express'
-import { queueEmail } from '../../../platform/mail/outbox.ts'
 import { findAccountById } from '../../accounts/accounts.ts'
 import { renderFormErrors } from '../../../platform/views.ts'
-import { appSecretOf, beginAppSetUp, checkAppCode, confirmApp, groupedSecret, setUpDetails } from '../../accounts/authenticator-app.ts'
+import { addAuthenticatorApp } from '../../accounts/actions.ts'
+import { appSecretOf, beginAppSetUp, checkAppCode, groupedSecret, setUpDetails } from '../../accounts/authenticator-app.ts'
+import { proveSignInCode, sendSignInCode as sendCode } from '../../accounts/code-actions.ts'
 import { acrSatisfies, acrValues, authenticationResult, factorsToOffer, secondFactorsOf, targetAcr, type ProvenMethod, type SecondFactor } from '../../accounts/factors.ts'
-import { replaceRecoveryCodes } from '../../accounts/recovery-codes.ts'
-import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
-import { authenticatorAppAdded, signInCode } from '../../emails.ts'
-import { codeInputProblem, codeMessages, emailContext } from '../codes.ts'
-import { appMessages, proveAppCode, proveEmailCode, proveRecoveryCode, sendSignInCode as sendCode, type Prover } from './checks.ts'
+import { signInCode } from '../../emails.ts'
+import { codeInputProblem, enterEmailedCode, sendCodeOrShowLimit } from '../shared/code-step.ts'
+import { appMessages, chooseFactor, proveAppCode, proveRecoveryCode, type Prover } from './checks.ts'
 import { field } from '../../../platform/validation.ts'
-import { finishSignIn, renewSession, requireStep, saveJourney, type Journey } from '../journey.ts'
+import { emailContext, finishSignIn, originOf, renewSession, requireStep, saveJourney, type Journey } from '../journey.ts'
 
 /**
  * The second factor (ADR 10), after a correct password:
@@ -61,7 +60,7 @@ function prover(req: Request): Prover {
 }
 
 /** Emails a sign-in code to the account's address (counted like every other code). */
-async function sendSignInCode(context: SigninContext, req: Request): Promise<{ limitedMinutes?: number }> {
+function sendSignInCode(context: SigninContext, req: Request) {
   const who = prover(req)
   return sendCode(context, who, (code, minutes) => signInCode(who.email, code, minutes, emailContext(context, req)))
 }
@@ -88,14 +87,8 @@ export async function continueSignIn(context: SigninContext, req: Request, res: 
     return res.redirect(303, `/interaction/${req.signin.uid}${target === acrValues.phishingResistant ? '/set-up-passkey' : '/set-up-authenticator-app'}`)
   }
   const first = offered[0] ?? 'email-code'
-  if (first === 'email-code') {
-    const sent = await sendSignInCode(context, req)
-    if (sent.limitedMinutes) {
-      saveJourney(req)
-      return renderFormErrors(res, views.emailCode, { code: codeMessages.limited(sent.limitedMinutes) }, { email, values: {} }, 429)
-    }
-  }
   saveJourney(req)
+  if (first === 'email-code' && !(await sendCodeOrShowLimit(res, () => sendSignInCode(context, req), views.emailCode, 'code', { email, values: {} }))) return
   res.redirect(303, `/interaction/${req.signin.uid}${secondFactorPaths[first]}`)
 }
 
@@ -145,13 +138,8 @@ export function secondFactorRoutes(context: SigninContext): Router {
 
   router.post('/choose-factor', needsPassword, async (req, res) => {
     const factors = await choices(req)
-    const chosen = field(req, 'factor') as SecondFactor
-    if (!factors.includes(chosen)) return renderFormErrors(res, views.choose, { factor: appMessages.choose }, choiceItems(factors))
-    if (chosen === 'email-code') {
-      const sent = await sendSignInCode(context, req)
-      if (sent.limitedMinutes) return renderFormErrors(res, views.choose, { factor: codeMessages.limited(sent.limitedMinutes) }, choiceItems(factors), 429)
-    }
-    res.redirect(303, path(req, secondFactorPaths[chosen]))
+    const chosen = await chooseFactor(req, res, views.choose, factors, choiceItems(factors), () => sendSignInCode(context, req))
+    if (chosen) res.redirect(303, path(req, secondFactorPaths[chosen]))
   })
 
   router.get('/authenticator-app-code', needsPassword, async (req, res) => {
@@ -204,16 +192,7 @@ export function secondFactorRoutes(context: SigninContext): Router {
     const checked = await checkAppCode(context.db, context.store, context.codeKey, { accountId: signingIn.accountId, factorId: signingIn.settingUpApp }, input.code!, now)
     if (checked.result === 'locked') return renderSetUp(req, res, { code: appMessages.locked(checked.retryAfterMinutes) }, 429)
     if (checked.result !== 'correct') return renderSetUp(req, res, { code: appMessages[checked.result] })
-    const audit = { accountId: signingIn.accountId, email: signingIn.email, ip: req.ip, clientId: req.signin.client.clientId }
-    const codes = await context.db.transaction().execute(async (trx) => {
-      await confirmApp(trx, signingIn.accountId, signingIn.settingUpApp!, now)
-      await recordAudit(trx, { ...audit, event: 'authenticator-app-added', outcome: 'success' }, now)
-      const made = await replaceRecoveryCodes(trx, signingIn.accountId, context.codeKey, now)
-      await recordAudit(trx, { ...audit, event: 'recovery-codes-created', outcome: 'success' }, now)
-      // The person hears of it by email: if it was not them, they can act.
-      await queueEmail(trx, authenticatorAppAdded(signingIn.email, emailContext(context, req)), now)
-      return made
-    })
+    const codes = await addAuthenticatorApp(context, signingIn, signingIn.settingUpApp, originOf(req), emailContext(context, req))
     delete signingIn.settingUpApp
     // Proving the new app's code proves the app: it counts in this sign-in.
     signingIn.proven = [...signingIn.proven, 'authenticator-app']
@@ -271,9 +250,7 @@ export function secondFactorRoutes(context: SigninContext): Router {
 
   router.post('/email-code', needsPassword, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
-    const typed = field(req, 'code')
-    const proof = await proveEmailCode(context, prover(req), typed)
-    if (!proof.ok) return renderFormErrors(res, views.emailCode, { code: proof.error }, { email: signingIn.email, values: { code: typed.slice(0, 50) } }, proof.status)
+    if (!(await enterEmailedCode(req, res, views.emailCode, { email: signingIn.email }, (code) => proveSignInCode(context, prover(req), code)))) return
     await continueSignIn(context, req, res, signingIn.accountId, signingIn.email, [...signingIn.proven, 'email-code'])
   })
 
@@ -283,8 +260,7 @@ export function secondFactorRoutes(context: SigninContext): Router {
 
   router.post('/email-code/resend', needsPassword, async (req, res) => {
     const signingIn = req.signin.journey.signingIn!
-    const sent = await sendSignInCode(context, req)
-    if (sent.limitedMinutes) return renderFormErrors(res, views.resend, { send: codeMessages.limited(sent.limitedMinutes) }, { email: signingIn.email }, 429)
+    if (!(await sendCodeOrShowLimit(res, () => sendSignInCode(context, req), views.resend, 'send', { email: signingIn.email }))) return
     req.signin.journey.banner = `We've sent a new code to ${signingIn.email}`
     saveJourney(req)
     res.redirect(303, path(req, '/email-code'))

@@ -7,9 +7,9 @@ import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../
 import { passSecondFactor } from '../../../../test/support/second-factor.ts'
 import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount, fieldError, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
-import { codeRules } from '../../accounts/codes.ts'
+import { codeRules } from '../../accounts/emailed-codes.ts'
 import { acrValues, supportedAcrValues } from '../../accounts/factors.ts'
-import { codeMessages } from '../codes.ts'
+import { codeMessages } from '../shared/code-step.ts'
 
 // The second factor over real HTTP (ADR 10, docs/security.md "second factor"): after a
 // correct password an emailed code, with its limits; acr and amr in the ID token and

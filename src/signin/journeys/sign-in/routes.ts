@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express'
 import { renderFormErrors } from '../../../platform/views.ts'
-import { findAccountByEmail, recordSignIn } from '../../accounts/accounts.ts'
-import { hashPassword, needsRehash, spendOneHash, verifyPassword } from '../../accounts/passwords.ts'
+import { findAccountByEmail } from '../../accounts/accounts.ts'
+import { recordSignIn } from '../../accounts/actions.ts'
+import { spendOneHash, verifyPassword } from '../../accounts/passwords.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
 import { continueSignIn, stepUpFromSession } from '../second-factor/routes.ts'
@@ -62,12 +63,7 @@ export function signInRoutes(context: SigninContext): Router {
     }
 
     await context.throttle.succeeded(email, ip, now)
-    // Hashes carry their parameters: raise them in code and old hashes are upgraded here.
-    const upgraded = needsRehash(account.password_hash) ? await hashPassword(password) : undefined
-    await context.db.transaction().execute(async (trx) => {
-      await recordSignIn(trx, account.id, now, upgraded)
-      await recordAudit(trx, { ...audit, accountId: account.id, event: 'sign-in', outcome: 'success' }, now)
-    })
+    await recordSignIn(context, account, { ip, clientId: audit.clientId }, { method: 'password', typedEmail: email, password })
     // The password alone is never enough: a second factor follows (ADR 10).
     await continueSignIn(context, req, res, account.id, account.email, ['password'])
   })

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { codesMatch, generateCode, hashCode, normaliseCodeInput } from './verification-codes.ts'
+import { codesMatch, generateCode, hashCode, normaliseCodeInput } from './six-digit-codes.ts'
 
 test('generateCode gives 6 ASCII digits, zero-padded, and varies', () => {
   const codes = Array.from({ length: 2000 }, generateCode)

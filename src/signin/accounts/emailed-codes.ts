@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { CodePurpose, SigninDatabase } from '../database/schema.ts'
 import { normaliseEmail } from './accounts.ts'
-import { codesMatch, generateCode, hashCode } from './verification-codes.ts'
+import { codesMatch, generateCode, hashCode } from './six-digit-codes.ts'
 
 /**
  * Emailed one-time codes (docs/security.md, "verification codes"): stored as keyed hashes,
@@ -45,9 +45,12 @@ export async function issueCode(trx: Transaction<SigninDatabase>, purpose: CodeP
 
 export type CheckResult = 'correct' | 'incorrect' | 'expired' | 'too-many-attempts'
 
-export async function checkCode(db: Kysely<SigninDatabase>, purpose: CodePurpose, email: string, code: string, key: Buffer, now: Date): Promise<CheckResult> {
+/** Checks a typed code against the address's latest; in the caller's transaction when given one, so its audit event commits with it. */
+export async function checkCode(db: Kysely<SigninDatabase> | Transaction<SigninDatabase>, purpose: CodePurpose, email: string, code: string, key: Buffer, now: Date): Promise<CheckResult> {
   const address = normaliseEmail(email)
-  return db.transaction().execute(async (trx) => {
+  const inTransaction = (check: (trx: Transaction<SigninDatabase>) => Promise<CheckResult>) =>
+    db.isTransaction ? check(db as Transaction<SigninDatabase>) : db.transaction().execute(check)
+  return inTransaction(async (trx) => {
     const latest = await trx.selectFrom('verification_codes').selectAll()
       .where('email_normalised', '=', address).where('purpose', '=', purpose)
       .orderBy('created_at', 'desc').limit(1).forUpdate().executeTakeFirst()
@@ -66,4 +69,9 @@ export async function checkCode(db: Kysely<SigninDatabase>, purpose: CodePurpose
       .where('id', '=', latest.id).execute()
     return wrong >= codeRules.maxWrongEntries ? 'too-many-attempts' : 'incorrect'
   })
+}
+
+/** Whole minutes from now until a code expires, as its email says. */
+export function minutesUntil(date: Date, now: Date): number {
+  return Math.round((date.getTime() - now.getTime()) / 60_000)
 }

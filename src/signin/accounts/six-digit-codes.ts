@@ -1,5 +1,10 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto'
 
+/**
+ * A six-digit one-time code itself: made from the CSPRNG, stored only as a keyed hash,
+ * read from what a person typed, and compared in constant time. Used by the emailed codes
+ * (emailed-codes.ts), its keyed hash also by the recovery codes; no storage here.
+ */
 const codeDigits = 6
 
 /** 6 digits from the CSPRNG (NIST SP 800-63B-4 §3.1.3), leading zeros kept. */
