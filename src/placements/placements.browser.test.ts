@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
+import { button, clickAndWait, expectAccessible, expectAccessibleOnce, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
 import { expectServiceChrome } from '../../test/support/service-chrome.ts'
 import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../demo/personas.ts'
@@ -115,7 +115,7 @@ async function codeFromMailbox(page: Page, signinUrl: string, email: string, lab
   try {
     await mailbox.goto(`${signinUrl}/dev/mailbox`)
     assert.equal(await heading(mailbox), 'Development mailbox')
-    await expectAccessible(mailbox, `${label}: Sign-in development mailbox`)
+    await expectAccessibleOnce(mailbox, 'Sign-in development mailbox', `${label}: Sign-in development mailbox`)
     const body = await emailTo(mailbox, email).locator('.app-email__body').innerText()
     const code = body.match(/\b(\d{6})\b/)?.[1]
     assert.ok(code, `a code in the newest email to ${email}:\n${body}`)

@@ -63,6 +63,20 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
   })
 }
 
+const statesChecked = new Set<string>()
+
+/**
+ * For a page state met again and again in one test file (the development mailbox read for
+ * each code): `expectAccessible` the first time it is met with JavaScript and the first time
+ * without, not every time. `state` names the page state, whatever its URL or contents.
+ */
+export async function expectAccessibleOnce(page: Page, state: string, label: string): Promise<void> {
+  const key = `${state} (${contextsWithoutScripts.has(page.context()) ? 'without' : 'with'} JavaScript)`
+  if (statesChecked.has(key)) return
+  await expectAccessible(page, label)
+  statesChecked.add(key)
+}
+
 export const narrowestWidth = 320
 
 /**

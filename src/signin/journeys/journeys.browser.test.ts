@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
-import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../../test/support/browser.ts'
+import { button, clickAndWait, expectAccessible, expectAccessibleOnce, heading, launchBrowser, openPage } from '../../../test/support/browser.ts'
 import { expectServiceChrome } from '../../../test/support/service-chrome.ts'
 import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
 import { startTestClient, type TestClient } from '../../../test/support/test-client.ts'
@@ -87,7 +87,7 @@ async function codeFromMailbox(page: Page, email: string, label: string): Promis
   try {
     await mailbox.goto(`${signin.url}/dev/mailbox`)
     assert.equal(await heading(mailbox), 'Development mailbox')
-    await expectAccessible(mailbox, `${label}: development mailbox`)
+    await expectAccessibleOnce(mailbox, 'development mailbox', `${label}: development mailbox`)
     const newest = mailbox.locator('article.app-email')
       .filter({ has: mailbox.locator('.govuk-summary-list__value', { hasText: new RegExp(`^\\s*${email.replace(/[.]/g, '\\.')}\\s*$`) }) })
       .first()
