@@ -7,6 +7,7 @@ import { expectServiceChrome } from '../../test/support/service-chrome.ts'
 import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../demo/personas.ts'
 import { FakeClock } from '../platform/clock.ts'
 import { nextAppCode } from '../../test/support/second-factor.ts'
+import { RunningClock } from '../../test/support/running-clock.ts'
 
 /**
  * Placements journeys walked as a person would, in Chromium, across both running services:
@@ -25,8 +26,11 @@ const newPassword = 'a long phrase nobody else would pick 2026'
 const providerName = 'DfE Sign-in'
 const serviceName = 'Manage school placements'
 
+// Both services' time: real time, moved on to the next 30-second step when Colin's app code for this one was taken.
+const servicesClock = new RunningClock()
+
 before(async () => {
-  services = await startTestServices()
+  services = await startTestServices({ clock: servicesClock })
   browser = await launchBrowser()
 })
 
@@ -90,7 +94,7 @@ async function signInAtSignin(page: Page, email: string, password = demoPassword
   const signinUrl = new URL(page.url()).origin
   if (email === demoAppPersonaEmail) {
     await expectSigninPage(page, signinUrl, 'Enter the code from your authenticator app')
-    await page.locator('#code').fill(await nextAppCode(demoAppSecret))
+    await page.locator('#code').fill(await nextAppCode(demoAppSecret, servicesClock))
   } else {
     await expectSigninPage(page, signinUrl, 'Check your email')
     await page.locator('#code').fill(await codeFromMailbox(page, signinUrl, email, `sign-in code for ${email}`))
@@ -693,7 +697,7 @@ describe('(7) step up: a support user signed in with an emailed code is asked fo
       await expectSigninPage(page, signin.url, 'Enter the code from your authenticator app')
       assert.doesNotMatch(await page.locator('main').innerText(), /Use another way to sign in/, 'nothing weaker is offered')
       await expectAccessible(page, 'step up: authenticator app code')
-      await page.locator('#code').fill(await nextAppCode(demoAppSecret))
+      await page.locator('#code').fill(await nextAppCode(demoAppSecret, servicesClock))
       await clickAndWait(page, button(page, 'Continue'))
       await expectPlacementsPage(page, placements.url, '/support/audit', /Audit trail$/)
     } finally {
