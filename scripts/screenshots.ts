@@ -3,6 +3,7 @@ import type { Locator, Page } from 'playwright-core'
 import type { Browser } from 'playwright-core'
 import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../src/demo/personas.ts'
 import { nextAppCode } from '../test/support/second-factor.ts'
+import { signInInBrowser } from '../test/support/sign-in-steps.ts'
 import { launchBrowser, narrowestWidth, newPage, screenshot, screenshotsDir } from '../test/support/browser.ts'
 import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'
@@ -85,28 +86,21 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
     page.context().setDefaultTimeout(15_000)
     return page
   }
-  const signIn = async (page: Page, email: string, password = demoPassword) => {
-    await page.locator('#email').fill(email)
-    await page.locator('#password').fill(password)
-    await clickAndWait(page, button(page, 'Sign in'))
-    // The second factor: the support persona's authenticator app, or the code Sign-in emails.
-    if (email === demoAppPersonaEmail) {
-      await expectHeading(page, 'Enter the code from your authenticator app')
-      if (!appPageCaptured) {
-        await capture(page, 'sign-in-authenticator-app')
-        await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
-        await expectHeading(page, 'How do you want to sign in?')
-        await capture(page, 'choose-factor')
-        await page.getByLabel('Use your authenticator app').check()
-        await clickAndWait(page, button(page, 'Continue'))
-        appPageCaptured = true
-      }
-      await page.locator('#code').fill(await nextAppCode(demoAppSecret))
-    } else {
-      await page.locator('#code').fill(await signin.latestCode(email))
+  // The second factor: the support persona's authenticator app, or the code Sign-in emails.
+  const signIn = (page: Page, email: string, password = demoPassword) => signInInBrowser(page, { email, password }, async () => {
+    if (email !== demoAppPersonaEmail) return signin.latestCode(email)
+    await expectHeading(page, 'Enter the code from your authenticator app')
+    if (!appPageCaptured) {
+      await capture(page, 'sign-in-authenticator-app')
+      await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
+      await expectHeading(page, 'How do you want to sign in?')
+      await capture(page, 'choose-factor')
+      await page.getByLabel('Use your authenticator app').check()
+      await clickAndWait(page, button(page, 'Continue'))
+      appPageCaptured = true
     }
-    await clickAndWait(page, button(page, 'Continue'))
-  }
+    return nextAppCode(demoAppSecret)
+  })
   let appPageCaptured = false
   const hasPage = async (page: Page, path: string) => {
     const response = await page.goto(`${placements.url}${path}`)

@@ -8,6 +8,7 @@ import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../demo/person
 import { FakeClock } from '../platform/clock.ts'
 import { nextAppCode } from '../../test/support/second-factor.ts'
 import { RunningClock } from '../../test/support/running-clock.ts'
+import { signInInBrowser } from '../../test/support/sign-in-steps.ts'
 
 /**
  * Placements journeys walked as a person would, in Chromium, across both running services:
@@ -88,18 +89,15 @@ async function expectPasswordAsked(page: Page, signinUrl: string): Promise<void>
  * everyone else the code Sign-in emails (read from its development mailbox).
  */
 async function signInAtSignin(page: Page, email: string, password = demoPassword): Promise<void> {
-  await page.locator('#email').fill(email)
-  await page.locator('#password').fill(password)
-  await clickAndWait(page, button(page, 'Sign in'))
-  const signinUrl = new URL(page.url()).origin
-  if (email === demoAppPersonaEmail) {
-    await expectSigninPage(page, signinUrl, 'Enter the code from your authenticator app')
-    await page.locator('#code').fill(await nextAppCode(demoAppSecret, servicesClock))
-  } else {
+  await signInInBrowser(page, { email, password }, async () => {
+    const signinUrl = new URL(page.url()).origin
+    if (email === demoAppPersonaEmail) {
+      await expectSigninPage(page, signinUrl, 'Enter the code from your authenticator app')
+      return nextAppCode(demoAppSecret, servicesClock)
+    }
     await expectSigninPage(page, signinUrl, 'Check your email')
-    await page.locator('#code').fill(await codeFromMailbox(page, signinUrl, email, `sign-in code for ${email}`))
-  }
-  await clickAndWait(page, button(page, 'Continue'))
+    return codeFromMailbox(page, signinUrl, email, `sign-in code for ${email}`)
+  })
 }
 
 /** The header's links (GOV.UK service navigation). */

@@ -6,6 +6,7 @@ import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPag
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
 import { expectServiceChrome } from '../../test/support/service-chrome.ts'
 import { nextAppCode } from '../../test/support/second-factor.ts'
+import { signInInBrowser } from '../../test/support/sign-in-steps.ts'
 import { RunningClock } from '../../test/support/running-clock.ts'
 import { demoAppSecret, demoPassword } from '../demo/personas.ts'
 
@@ -135,12 +136,8 @@ for (const javaScript of [true, false]) {
     await sql`insert into feedback (at, trying_to_do, how_it_went) values (${clock.now()}, ${`${marker}: a very-long-word-that-must-wrap-on-a-phone-screen-rather-than-widen-the-page`}, ${'Not well.\nIt took three tries.'})`.execute(db)
     const page = await openPage(browser, javaScript)
     await page.goto(`${services.placements.url}/sign-in`)
-    await page.locator('#email').fill('colin.chapman@education.gov.uk')
-    await page.locator('#password').fill(demoPassword)
-    await clickAndWait(page, button(page, 'Sign in'))
     // Colin, a support user, proves his authenticator app (support needs it: ADR 10).
-    await page.locator('#code').fill(await nextAppCode(demoAppSecret, clock))
-    await clickAndWait(page, button(page, 'Continue'))
+    await signInInBrowser(page, { email: 'colin.chapman@education.gov.uk', password: demoPassword }, () => nextAppCode(demoAppSecret, clock))
     await clickAndWait(page, page.getByRole('link', { name: 'Feedback', exact: true }))
     assert.equal(await heading(page), 'Feedback')
     const firstCard = page.locator('.govuk-summary-card').first()
