@@ -182,7 +182,15 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
     // once the page has loaded, so the countdown shows "2 minutes".
     await page.clock.install()
     await page.goto(organisationUrl)
-    await page.clock.pauseAt(await page.evaluate(() => Date.now()) + 50)
+    // Paused just ahead of the page's time; on a busy machine that moment can pass before the
+    // pause arrives ("Cannot fast-forward to the past"), so it is taken again, a little further on.
+    for (let ahead = 50; ; ahead *= 4) {
+      const paused = await page.clock.pauseAt(await page.evaluate(() => Date.now()) + ahead).then(() => true, (error: Error) => {
+        if (ahead >= 3200 || !/to the past/.test(error.message)) throw error
+        return false
+      })
+      if (paused) break
+    }
     await page.clock.fastForward('18:00')
     await page.locator('#timeout-warning').waitFor({ state: 'visible' })
     const countdown = (await page.locator('#timeout-countdown').innerText()).trim()
