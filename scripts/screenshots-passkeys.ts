@@ -1,6 +1,7 @@
 import type { Browser, Locator, Page } from 'playwright-core'
 import { newPage } from '../test/support/browser.ts'
 import { addAccount } from '../test/support/signin-pages.ts'
+import { signInInBrowser } from '../test/support/sign-in-steps.ts'
 import type { TestSignin } from '../test/support/signin.ts'
 import { addVirtualAuthenticator } from '../test/support/virtual-authenticator.ts'
 
@@ -38,9 +39,8 @@ export async function passkeyScreenshots(browser: Browser, signin: TestSignin, s
   }
   try {
     const authenticator = await addVirtualAuthenticator(page)
-    await signInWithPassword()
-    await page.locator('#code').fill(await signin.latestCode(email))
-    await clickAndWait(page, button('Continue'))
+    await page.goto(`${serviceUrl}/sign-in`)
+    await signInInBrowser(page, { email, password }, () => signin.latestCode(email))
     await page.waitForURL(`${serviceUrl}/`)
 
     await page.goto(`${signin.url}/account/passkeys/add`)
@@ -57,6 +57,13 @@ export async function passkeyScreenshots(browser: Browser, signin: TestSignin, s
     await clickAndWait(page, button('I have saved my recovery codes'))
     await expectHeading(page, 'Your account')
     await capture(page, 'your-account-passkeys')
+
+    // Signing in again before a change (what a change page leads to after 15 minutes; the page
+    // itself can be opened any time): with a passkey, it is offered first, the password remaining.
+    await page.goto(`${signin.url}/account/sign-in-again?return=/account/passkeys/add`)
+    await expectHeading(page, 'Sign in again to change your account')
+    if (!await button('Use your passkey').isVisible()) throw new Error(`Expected the passkey offered at ${page.url()}`)
+    await capture(page, 'sign-in-again-passkey')
 
     // A new sign-in with the password: the passkey is asked for first.
     await page.context().clearCookies()

@@ -3,6 +3,7 @@ import type { Locator, Page } from 'playwright-core'
 import type { Browser } from 'playwright-core'
 import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../src/demo/personas.ts'
 import { nextAppCode } from '../test/support/second-factor.ts'
+import { signInInBrowser } from '../test/support/sign-in-steps.ts'
 import { launchBrowser, narrowestWidth, newPage, screenshot, screenshotsDir } from '../test/support/browser.ts'
 import { startTestServices } from '../test/support/placements.ts'
 import { startTestSignin } from '../test/support/signin.ts'
@@ -85,28 +86,21 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
     page.context().setDefaultTimeout(15_000)
     return page
   }
-  const signIn = async (page: Page, email: string, password = demoPassword) => {
-    await page.locator('#email').fill(email)
-    await page.locator('#password').fill(password)
-    await clickAndWait(page, button(page, 'Sign in'))
-    // The second factor: the support persona's authenticator app, or the code Sign-in emails.
-    if (email === demoAppPersonaEmail) {
-      await expectHeading(page, 'Enter the code from your authenticator app')
-      if (!appPageCaptured) {
-        await capture(page, 'sign-in-authenticator-app')
-        await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
-        await expectHeading(page, 'How do you want to sign in?')
-        await capture(page, 'choose-factor')
-        await page.getByLabel('Use your authenticator app').check()
-        await clickAndWait(page, button(page, 'Continue'))
-        appPageCaptured = true
-      }
-      await page.locator('#code').fill(await nextAppCode(demoAppSecret))
-    } else {
-      await page.locator('#code').fill(await signin.latestCode(email))
+  // The second factor: the support persona's authenticator app, or the code Sign-in emails.
+  const signIn = (page: Page, email: string, password = demoPassword) => signInInBrowser(page, { email, password }, async () => {
+    if (email !== demoAppPersonaEmail) return signin.latestCode(email)
+    await expectHeading(page, 'Enter the code from your authenticator app')
+    if (!appPageCaptured) {
+      await capture(page, 'sign-in-authenticator-app')
+      await clickAndWait(page, page.getByRole('link', { name: 'Use another way to sign in' }))
+      await expectHeading(page, 'How do you want to sign in?')
+      await capture(page, 'choose-factor')
+      await page.getByLabel('Use your authenticator app').check()
+      await clickAndWait(page, button(page, 'Continue'))
+      appPageCaptured = true
     }
-    await clickAndWait(page, button(page, 'Continue'))
-  }
+    return nextAppCode(demoAppSecret)
+  })
   let appPageCaptured = false
   const hasPage = async (page: Page, path: string) => {
     const response = await page.goto(`${placements.url}${path}`)
@@ -188,7 +182,15 @@ async function placementsScreenshots(browser: Browser): Promise<void> {
     // once the page has loaded, so the countdown shows "2 minutes".
     await page.clock.install()
     await page.goto(organisationUrl)
-    await page.clock.pauseAt(await page.evaluate(() => Date.now()) + 50)
+    // Paused just ahead of the page's time; on a busy machine that moment can pass before the
+    // pause arrives ("Cannot fast-forward to the past"), so it is taken again, a little further on.
+    for (let ahead = 50; ; ahead *= 4) {
+      const paused = await page.clock.pauseAt(await page.evaluate(() => Date.now()) + ahead).then(() => true, (error: Error) => {
+        if (ahead >= 3200 || !/to the past/.test(error.message)) throw error
+        return false
+      })
+      if (paused) break
+    }
     await page.clock.fastForward('18:00')
     await page.locator('#timeout-warning').waitFor({ state: 'visible' })
     const countdown = (await page.locator('#timeout-countdown').innerText()).trim()

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { globSync } from 'node:fs'
+import { globSync, statSync } from 'node:fs'
 
 /**
  * Runs every test, four times over the stores and set-ups that matter:
@@ -14,7 +14,9 @@ import { globSync } from 'node:fs'
  * --test-randomize; the seed is printed), or TEST_SEED=<n> to repeat an order that failed.
  */
 const all = globSync(['src/**/*.test.ts', 'test/**/*.test.ts']).sort()
-const browser = all.filter((file) => file.endsWith('.browser.test.ts'))
+// Longest first (size stands in for time): the two workers then finish close together,
+// instead of one starting the longest journeys while the other has nothing left.
+const browser = all.filter((file) => file.endsWith('.browser.test.ts')).sort((a, b) => statSync(b).size - statSync(a).size)
 const reliability = all.filter((file) => file.endsWith('.reliability.test.ts'))
 const http = all.filter((file) => !browser.includes(file) && !reliability.includes(file))
 

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
+import { button, clickAndWait, expectAccessible, expectAccessibleOnce, heading, launchBrowser, openPage } from '../../test/support/browser.ts'
 import { startTestServices, type TestServices } from '../../test/support/placements.ts'
 import { expectServiceChrome } from '../../test/support/service-chrome.ts'
 import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../demo/personas.ts'
 import { FakeClock } from '../platform/clock.ts'
 import { nextAppCode } from '../../test/support/second-factor.ts'
+import { RunningClock } from '../../test/support/running-clock.ts'
+import { signInInBrowser } from '../../test/support/sign-in-steps.ts'
 
 /**
  * Placements journeys walked as a person would, in Chromium, across both running services:
@@ -25,8 +27,11 @@ const newPassword = 'a long phrase nobody else would pick 2026'
 const providerName = 'DfE Sign-in'
 const serviceName = 'Manage school placements'
 
+// Both services' time: real time, moved on to the next 30-second step when Colin's app code for this one was taken.
+const servicesClock = new RunningClock()
+
 before(async () => {
-  services = await startTestServices()
+  services = await startTestServices({ clock: servicesClock })
   browser = await launchBrowser()
 })
 
@@ -84,18 +89,15 @@ async function expectPasswordAsked(page: Page, signinUrl: string): Promise<void>
  * everyone else the code Sign-in emails (read from its development mailbox).
  */
 async function signInAtSignin(page: Page, email: string, password = demoPassword): Promise<void> {
-  await page.locator('#email').fill(email)
-  await page.locator('#password').fill(password)
-  await clickAndWait(page, button(page, 'Sign in'))
-  const signinUrl = new URL(page.url()).origin
-  if (email === demoAppPersonaEmail) {
-    await expectSigninPage(page, signinUrl, 'Enter the code from your authenticator app')
-    await page.locator('#code').fill(await nextAppCode(demoAppSecret))
-  } else {
+  await signInInBrowser(page, { email, password }, async () => {
+    const signinUrl = new URL(page.url()).origin
+    if (email === demoAppPersonaEmail) {
+      await expectSigninPage(page, signinUrl, 'Enter the code from your authenticator app')
+      return nextAppCode(demoAppSecret, servicesClock)
+    }
     await expectSigninPage(page, signinUrl, 'Check your email')
-    await page.locator('#code').fill(await codeFromMailbox(page, signinUrl, email, `sign-in code for ${email}`))
-  }
-  await clickAndWait(page, button(page, 'Continue'))
+    return codeFromMailbox(page, signinUrl, email, `sign-in code for ${email}`)
+  })
 }
 
 /** The header's links (GOV.UK service navigation). */
@@ -115,7 +117,7 @@ async function codeFromMailbox(page: Page, signinUrl: string, email: string, lab
   try {
     await mailbox.goto(`${signinUrl}/dev/mailbox`)
     assert.equal(await heading(mailbox), 'Development mailbox')
-    await expectAccessible(mailbox, `${label}: Sign-in development mailbox`)
+    await expectAccessibleOnce(mailbox, 'Sign-in development mailbox', `${label}: Sign-in development mailbox`)
     const body = await emailTo(mailbox, email).locator('.app-email__body').innerText()
     const code = body.match(/\b(\d{6})\b/)?.[1]
     assert.ok(code, `a code in the newest email to ${email}:\n${body}`)
@@ -693,7 +695,7 @@ describe('(7) step up: a support user signed in with an emailed code is asked fo
       await expectSigninPage(page, signin.url, 'Enter the code from your authenticator app')
       assert.doesNotMatch(await page.locator('main').innerText(), /Use another way to sign in/, 'nothing weaker is offered')
       await expectAccessible(page, 'step up: authenticator app code')
-      await page.locator('#code').fill(await nextAppCode(demoAppSecret))
+      await page.locator('#code').fill(await nextAppCode(demoAppSecret, servicesClock))
       await clickAndWait(page, button(page, 'Continue'))
       await expectPlacementsPage(page, placements.url, '/support/audit', /Audit trail$/)
     } finally {

@@ -15,7 +15,8 @@ import { lockDataFolder } from './data-folder-lock.ts'
  * compiled to WebAssembly and embedded in the process (development, fast tests), and
  * a PostgreSQL server (production, CI).
  */
-export type DatabaseLocation = { url: string } | { directory: string } | { memory: true }
+/** `memory` may start from `dataDir`, a data folder PGlite dumped (tests: a cluster initialised once, not per database). */
+export type DatabaseLocation = { url: string } | { directory: string } | { memory: true, dataDir?: Blob }
 
 export interface DatabaseSettings {
   /** A PostgreSQL server that does not accept a connection within this long is unavailable (the request gets a 503). */
@@ -39,7 +40,10 @@ export async function openDatabase<Schema>(location: DatabaseLocation, settings:
     return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
   }
   // pg_trgm (trigram indexes for searching by part of a name) is built in on a server; PGlite loads it only if offered.
-  if ('memory' in location) return new Kysely<Schema>({ dialect: new PGliteDialect(await PGlite.create({ extensions: { pg_trgm } })) })
+  if ('memory' in location) {
+    const options = { extensions: { pg_trgm }, ...(location.dataDir ? { loadDataDir: location.dataDir } : {}) }
+    return new Kysely<Schema>({ dialect: new PGliteDialect(await PGlite.create(options)) })
+  }
   // One process at a time on a data folder (data-folder-lock.ts): taken before opening, released on destroy.
   const release = lockDataFolder(location.directory)
   try {

@@ -41,18 +41,11 @@ export async function newPage(browser: Browser, options: { javaScript: boolean }
 }
 
 export async function expectAccessible(page: Page, label: string): Promise<void> {
-  // axe needs page timers, which never fire while scripting is disabled (analyze() would hang),
-  // so a page seen without JavaScript is checked as a copy of its current DOM in a scripting page.
-  const checked = contextsWithoutScripts.has(page.context()) ? await copyWithScripting(page) : page
-  let results
-  try {
-    // Legacy mode runs axe once in the page instead of per frame plus a blank page to merge:
-    // about 0.3 s instead of 1 s a check, and our pages have no cross-origin frames to miss.
-    results = await new AxeBuilder({ page: checked }).withTags(axeTags).options({ rules: { region: { enabled: true } } }).setLegacyMode(true).analyze()
-    await expectReflow(checked, label, page.url())
-  } finally {
-    if (checked !== page) await checked.context().close()
-  }
+  if (contextsWithoutScripts.has(page.context())) await page.evaluate(timersForAxe)
+  // Legacy mode runs axe once in the page instead of per frame plus a blank page to merge:
+  // about 0.3 s instead of 1 s a check, and our pages have no cross-origin frames to miss.
+  const results = await new AxeBuilder({ page }).withTags(axeTags).options({ rules: { region: { enabled: true } } }).setLegacyMode(true).analyze()
+  await expectReflow(page, label, page.url())
   if (results.violations.length === 0) return
   const lines = results.violations.map((violation) => {
     const targets = violation.nodes.slice(0, 3).map((node) => JSON.stringify(node.target)).join(', ')
@@ -61,6 +54,20 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
   throw new AssertionError({
     message: `Accessibility violations on "${label}" (${page.url()}):\n${lines.join('\n')}`
   })
+}
+
+const statesChecked = new Set<string>()
+
+/**
+ * For a page state met again and again in one test file (the development mailbox read for
+ * each code): `expectAccessible` the first time it is met with JavaScript and the first time
+ * without, not every time. `state` names the page state, whatever its URL or contents.
+ */
+export async function expectAccessibleOnce(page: Page, state: string, label: string): Promise<void> {
+  const key = `${state} (${contextsWithoutScripts.has(page.context()) ? 'without' : 'with'} JavaScript)`
+  if (statesChecked.has(key)) return
+  await expectAccessible(page, label)
+  statesChecked.add(key)
 }
 
 export const narrowestWidth = 320
@@ -104,37 +111,18 @@ async function expectReflow(page: Page, label: string, url: string): Promise<voi
 }
 
 /**
- * The no-JavaScript rendering, frozen: the DOM as the person sees it (noscript content shown,
- * the page's own scripts removed so they cannot change it), with the same stylesheets, images
- * and fonts fetched from the server, so colour contrast is judged on the real styles. The
- * document itself is served from the snapshot: the server never sees a repeated request.
- * Form values typed since loading are not carried over.
+ * axe yields between its checks with setTimeout, whose callbacks never run in a page with
+ * scripting disabled (analyze() would hang). That page's own scripts never ran, so nothing of
+ * its own uses timers: for axe they are replaced by ones that run the callback straight after.
+ * The page is then checked as the person sees it (noscript content shown, typed values kept),
+ * without a copy or a second load; axe finds the same rules and nodes as in a scripting copy.
  */
-async function copyWithScripting(page: Page): Promise<Page> {
-  const html = (await page.content())
-    .replace(/<script\b[\s\S]*?<\/script>/gi, '')
-    .replace(/<\/?noscript\b[^>]*>/gi, '')
-  const browser = page.context().browser()
-  if (!browser) throw new Error('expectAccessible needs a page from launchBrowser()')
-  const context = await browser.newContext({ viewport: page.viewportSize() ?? viewport })
-  try {
-    const copy = await context.newPage()
-    if (/^https?:/.test(page.url())) {
-      await copy.route('**/*', (route) => {
-        const request = route.request()
-        if (request.isNavigationRequest()) return route.fulfill({ contentType: 'text/html; charset=utf-8', body: html })
-        if (request.resourceType() === 'script') return route.abort()
-        return route.continue()
-      })
-      await copy.goto(page.url())
-    } else {
-      await copy.setContent(html)
-    }
-    return copy
-  } catch (error) {
-    await context.close()
-    throw error
+function timersForAxe(): void {
+  const immediate = (callback: (...args: unknown[]) => void, _ms?: number, ...args: unknown[]) => {
+    void Promise.resolve().then(() => callback(...args))
+    return 0
   }
+  Object.assign(window, { setTimeout: immediate })
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -1,6 +1,7 @@
 import { csrfFrom, type HttpResponse, type HttpSession } from './http-client.ts'
 import { decodeEntities } from './signin-pages.ts'
 import { appCodeAt, appRules } from '../../src/signin/accounts/authenticator-app.ts'
+import type { Clock } from '../../src/platform/clock.ts'
 
 /**
  * The second factor in HTTP tests (ADR 10): after a correct password Sign-in asks for an
@@ -80,18 +81,30 @@ export async function passSecondFactor(http: HttpSession, response: HttpResponse
   return http.post(page.url, { _csrf: csrfFrom(page.text), code })
 }
 
-const lastStepUsed = new Map<string, number>()
+/** The step of each secret's code last taken, by the clock its Sign-in runs on (real time: `undefined`). */
+const lastStepUsed = new Map<MovableClock | undefined, Map<string, number>>()
+
+/** A clock a test can move on (FakeClock, RunningClock). */
+export type MovableClock = Clock & { advanceSeconds(seconds: number): void }
 
 /**
- * The code an authenticator app with this secret shows now, for a browser or HTTP test
- * on the real clock. A code is accepted once, so when this secret's code for the current
- * 30-second step was already taken, it waits for the next step.
+ * The code an authenticator app with this secret shows now. A code is accepted once, so
+ * when this secret's code for the current 30-second step was already taken, the next
+ * step's is wanted: with `clock` (the one the Sign-in runs on) that clock is moved on to
+ * it, and nobody waits; without one (a Sign-in on the system clock) it waits for it.
  */
-export async function nextAppCode(secret: string): Promise<string> {
+export async function nextAppCode(secret: string, clock?: MovableClock): Promise<string> {
   const period = appRules.periodSeconds * 1000
-  const last = lastStepUsed.get(secret) ?? -1
-  if (Math.floor(Date.now() / period) <= last) await new Promise((resolve) => setTimeout(resolve, (last + 1) * period - Date.now() + 100))
-  const now = new Date()
-  lastStepUsed.set(secret, Math.floor(now.getTime() / period))
-  return appCodeAt(secret, now)
+  const now = () => clock?.now() ?? new Date()
+  const used = lastStepUsed.get(clock) ?? new Map<string, number>()
+  lastStepUsed.set(clock, used)
+  const last = used.get(secret) ?? -1
+  if (Math.floor(now().getTime() / period) <= last) {
+    const untilNextStep = (last + 1) * period - now().getTime() + 100
+    if (clock) clock.advanceSeconds(untilNextStep / 1000)
+    else await new Promise((resolve) => setTimeout(resolve, untilNextStep))
+  }
+  const at = now()
+  used.set(secret, Math.floor(at.getTime() / period))
+  return appCodeAt(secret, at)
 }

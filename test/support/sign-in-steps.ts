@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core'
 import { csrfFrom, type HttpResponse, type HttpSession } from './http-client.ts'
 import { passSecondFactor } from './second-factor.ts'
 
@@ -56,4 +57,25 @@ export async function timed(request: () => Promise<HttpResponse>): Promise<{ ms:
   } catch (error) {
     return { ms: performance.now() - started, error: error as Error }
   }
+}
+
+/**
+ * The same in a browser, for every browser test and `npm run screenshots`: on Sign-in's
+ * sign-in page, the email address and password, then the code for the second factor Sign-in
+ * asks for. `code` is called once that page has loaded (it may check the page first): an
+ * emailed code from the outbox or the development mailbox, or an authenticator app's. Ends
+ * wherever Sign-in sends the person next (back to the service, signed in, when all went well).
+ */
+export async function signInInBrowser(page: Page, who: { email: string, password: string }, code: () => Promise<string>): Promise<void> {
+  await page.locator('#email').fill(who.email)
+  await page.locator('#password').fill(who.password)
+  await pressAndWait(page, 'Sign in')
+  await page.locator('#code').fill(await code())
+  await pressAndWait(page, 'Continue')
+}
+
+async function pressAndWait(page: Page, name: string): Promise<void> {
+  const navigated = page.waitForNavigation({ waitUntil: 'load' })
+  await page.getByRole('button', { name, exact: true }).click()
+  await navigated
 }

@@ -5,6 +5,7 @@ import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPag
 import { expectServiceChrome } from '../../../test/support/service-chrome.ts'
 import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
 import { addAccount } from '../../../test/support/signin-pages.ts'
+import { signInInBrowser } from '../../../test/support/sign-in-steps.ts'
 import { startTestClient, type TestClient } from '../../../test/support/test-client.ts'
 import { FakeClock } from '../../platform/clock.ts'
 import { appCodeAt } from '../accounts/authenticator-app.ts'
@@ -77,11 +78,7 @@ for (const javaScript of [true, false]) {
         await addAccount(signin.context.db, { email, password, givenName: 'Zed', familyName: 'Changes' }, clock.now())
         await page.goto(`${service.url}/`)
         await clickAndWait(page, page.getByRole('link', { name: 'Sign in', exact: true }))
-        await page.locator('#email').fill(email)
-        await page.locator('#password').fill(password)
-        await clickAndWait(page, button(page, 'Sign in'))
-        await page.locator('#code').fill(await code(email))
-        await clickAndWait(page, button(page, 'Continue'))
+        await signInInBrowser(page, { email, password }, () => code(email))
         await page.waitForURL(`${service.url}/`)
 
         // Change the email address.
@@ -197,11 +194,7 @@ it('signs in again with a passkey alone after 16 minutes, back to adding a passk
     await addAccount(signin.context.db, { email, password, givenName: 'Pia', familyName: 'Again' }, clock.now())
     await page.goto(`${service.url}/`)
     await clickAndWait(page, page.getByRole('link', { name: 'Sign in', exact: true }))
-    await page.locator('#email').fill(email)
-    await page.locator('#password').fill(password)
-    await clickAndWait(page, button(page, 'Sign in'))
-    await page.locator('#code').fill(await code(email))
-    await clickAndWait(page, button(page, 'Continue'))
+    await signInInBrowser(page, { email, password }, () => code(email))
     await page.waitForURL(`${service.url}/`)
     await page.goto(`${signin.url}/account/passkeys/add`)
     await page.locator('#name').fill('Laptop')

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core'
 import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../../../test/support/browser.ts'
 import { startTestSignin, type TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount } from '../../../../test/support/signin-pages.ts'
+import { signInInBrowser } from '../../../../test/support/sign-in-steps.ts'
 import { startTestClient, type TestClient } from '../../../../test/support/test-client.ts'
 import { addVirtualAuthenticator } from '../../../../test/support/virtual-authenticator.ts'
 import { addMessages } from '../../your-account/passkeys.ts'
@@ -60,11 +61,7 @@ test('a passkey added from Your account signs in alone and lands in the service,
     await startAtService(page)
     await expectAccessible(page, 'sign in, with the passkey button')
     assert.ok(await button(page, 'Sign in with a passkey').isVisible())
-    await page.locator('#email').fill(email)
-    await page.locator('#password').fill(password)
-    await clickAndWait(page, button(page, 'Sign in'))
-    await page.locator('#code').fill(await emailedCode(email))
-    await clickAndWait(page, button(page, 'Continue'))
+    await signInInBrowser(page, { email, password }, () => emailedCode(email))
     await expectSignedInAtService(page, email)
 
     // Your account: no passkey yet; add one.
