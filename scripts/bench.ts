@@ -41,7 +41,11 @@ import { printTable, type Row } from './bench/table.ts'
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
 // `--cpu-prof`: Sign-in and Placements write V8 CPU profiles (to bench-profiles/) for `node scripts/bench/profile-summary.ts`.
-const profileFlags = (service: string) => argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=bench-profiles/${service}`] : []
+// BENCH_NODE_FLAGS: more Node flags for Sign-in and Placements (space-separated), to try a V8 setting or preload a probe.
+const profileFlags = (service: string) => [
+  ...(argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=bench-profiles/${service}`] : []),
+  ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+]
 const backendArgument = argv.includes('--backend') ? argv[argv.indexOf('--backend') + 1] : undefined
 const backends = (backendArgument ? [backendArgument] : ['postgres', 'pglite']) as Array<'postgres' | 'pglite'>
 const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'

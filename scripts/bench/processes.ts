@@ -20,7 +20,7 @@ process.on('exit', () => { for (const child of running) child.kill('SIGKILL') })
 export function runPinned(core: number, args: string[], env: NodeJS.ProcessEnv, extraNodeFlags: string[] = []): Pinned {
   const child = spawn('taskset', ['-c', String(core), process.execPath, ...extraNodeFlags, ...args], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   running.add(child)
