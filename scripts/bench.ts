@@ -16,7 +16,7 @@ import { csrfFrom } from '../test/support/http-client.ts'
 import { bareClient } from './bench/baselines.ts'
 import type { LoadResult } from './bench/http-load.ts'
 import type { PagesJob, SignInJob, SignInResult } from './bench/load.ts'
-import { rssMb, runPinned, waitForReady, waitUntilAnswers, type Pinned } from './bench/processes.ts'
+import { rssMb, runPinned, startScript, waitForReady, waitUntilAnswers, type Pinned } from './bench/processes.ts'
 import { addAppAccounts, addPlacementsMember, type BenchAccount } from './bench/seed.ts'
 import { datasetQueries } from './bench/dataset-queries.ts'
 import { printTable, type Row } from './bench/table.ts'
@@ -41,7 +41,14 @@ import { printTable, type Row } from './bench/table.ts'
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
 // `--cpu-prof`: Sign-in and Placements write V8 CPU profiles (to bench-profiles/) for `node scripts/bench/profile-summary.ts`.
-const profileFlags = (service: string) => argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=bench-profiles/${service}`] : []
+// Sign-in and Placements run with `npm start`'s environment and Node flags (package.json).
+// BENCH_NODE_FLAGS: more Node flags for them (space-separated, after those), to try a V8 setting or preload a probe.
+const start = startScript()
+const profileFlags = (service: string) => [
+  ...start.nodeFlags,
+  ...(argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=bench-profiles/${service}`] : []),
+  ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+]
 const backendArgument = argv.includes('--backend') ? argv[argv.indexOf('--backend') + 1] : undefined
 const backends = (backendArgument ? [backendArgument] : ['postgres', 'pglite']) as Array<'postgres' | 'pglite'>
 const serverUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -132,11 +139,11 @@ for (const backend of backends) {
   const placementsClient = { clientId: 'manage-school-placements', secret: randomBytes(24).toString('base64url') }
   const rpClient = { clientId: 'bench-rp', secret: randomBytes(24).toString('base64url'), redirectUri: 'http://localhost:4999/callback' }
   const signinEnv: NodeJS.ProcessEnv = {
-    ...storeEnv, START: 'signin', NODE_ENV: 'production', SIGNIN_URL: signinUrl, SIGNIN_PORT: String(signinPort),
+    ...start.env, ...storeEnv, START: 'signin', NODE_ENV: 'production', SIGNIN_URL: signinUrl, SIGNIN_PORT: String(signinPort),
     SIGNIN_CODE_KEY: codeKey, SUPPORT_EMAIL: 'signin-support@example.com', UV_THREADPOOL_SIZE: serverThreads
   }
   const placementsEnv: NodeJS.ProcessEnv = {
-    ...storeEnv, START: 'placements', NODE_ENV: 'test', PLACEMENTS_URL: placementsUrl, PLACEMENTS_PORT: String(placementsPort),
+    ...start.env, ...storeEnv, START: 'placements', NODE_ENV: 'test', PLACEMENTS_URL: placementsUrl, PLACEMENTS_PORT: String(placementsPort),
     OIDC_ISSUER_URL: signinUrl, OIDC_CLIENT_ID: placementsClient.clientId, OIDC_CLIENT_SECRET: placementsClient.secret, UV_THREADPOOL_SIZE: serverThreads
   }
   const services: Pinned[] = []

@@ -1,11 +1,7 @@
-import { readPlacementsConfig } from './placements/config.ts'
-import { seedPlacements } from './placements/seed.ts'
-import { startPlacements } from './placements/server.ts'
-import { readSigninConfig } from './signin/config.ts'
-import { seedDevelopment } from './signin/seed.ts'
-import { demoAppPersonaEmail, demoAppSecret, demoPassword, demoPersonas } from './demo/personas.ts'
-import { startSignin } from './signin/server.ts'
+import type { Kysely } from 'kysely'
+import type { PlacementsDatabase } from './placements/database/schema.ts'
 import { DataFolderInUseError } from './platform/data-folder-lock.ts'
+import type { SigninDatabase } from './signin/database/schema.ts'
 
 /**
  * `npm start`: both services, in development mode on the embedded database unless
@@ -15,6 +11,9 @@ import { DataFolderInUseError } from './platform/data-folder-lock.ts'
  * SIGTERM or SIGINT (Ctrl-C) stops gracefully: requests in flight finish within
  * SHUTDOWN_GRACE_SECONDS; a second Ctrl-C stops at once.
  */
+// Each service's modules are imported only when that service starts: START=placements
+// never loads oidc-provider, WebAuthn or the password code, and START=signin never loads
+// Placements (docs/performance.md, Memory).
 process.env.NODE_ENV ??= 'development'
 const only = process.env.START
 const host = process.env.HOST ?? '127.0.0.1'
@@ -26,11 +25,16 @@ const progress = (service: string) => (step: string) => console.warn(`${service}
 
 try {
   if (only !== 'placements') {
+    const [{ readSigninConfig }, { startSignin }] = await Promise.all([import('./signin/config.ts'), import('./signin/server.ts')])
     const config = readSigninConfig()
     graceSeconds = config.shutdownGraceSeconds
     const say = progress('Sign-in')
     const seed = config.environment === 'development'
-      ? async (db: Parameters<typeof seedDevelopment>[0]) => { say('adding the development client and demo accounts'); await seedDevelopment(db, new Date()) }
+      ? async (db: Kysely<SigninDatabase>) => {
+        say('adding the development client and demo accounts')
+        const { seedDevelopment } = await import('./signin/seed.ts')
+        await seedDevelopment(db, new Date())
+      }
       : undefined
     const signin = await startSignin(config, { host, progress: say, beforeListen: seed })
     running.push(signin)
@@ -38,11 +42,16 @@ try {
     if (signin.metricsUrl) console.warn(`Sign-in's metrics: ${signin.metricsUrl}`)
   }
   if (only !== 'signin') {
+    const [{ readPlacementsConfig }, { startPlacements }] = await Promise.all([import('./placements/config.ts'), import('./placements/server.ts')])
     const config = readPlacementsConfig()
     graceSeconds = Math.max(graceSeconds, config.shutdownGraceSeconds)
     const say = progress('Manage school placements')
     const seed = config.environment === 'development'
-      ? async (db: Parameters<typeof seedPlacements>[0]) => { say('adding the demo organisations and users'); await seedPlacements(db, new Date()) }
+      ? async (db: Kysely<PlacementsDatabase>) => {
+        say('adding the demo organisations and users')
+        const { seedPlacements } = await import('./placements/seed.ts')
+        await seedPlacements(db, new Date())
+      }
       : undefined
     const placements = await startPlacements(config, { host, progress: say, beforeListen: seed })
     running.push(placements)
@@ -56,6 +65,7 @@ try {
   process.exit(1)
 }
 if (process.env.NODE_ENV === 'development') {
+  const { demoAppPersonaEmail, demoAppSecret, demoPassword, demoPersonas } = await import('./demo/personas.ts')
   console.warn(`Demo accounts (password "${demoPassword}"):\n${demoPersonas.map((p) => `  ${p.role}: ${p.email}`).join('\n')}`)
   console.warn(`After the password, ${demoAppPersonaEmail} is asked for an authenticator app code: add the development-only key ${demoAppSecret} to any authenticator app. The others get a code by email: see Sign-in's mailbox.`)
 }

@@ -49,6 +49,9 @@ export function buildPlacementsApp(context: PlacementsContext): Express {
   const { config } = context
   const app = express()
   app.disable('x-powered-by')
+  // Every page is Cache-Control: no-store, so a browser never revalidates it: hashing each
+  // page's body for an ETag was wasted CPU. (Assets keep theirs: express.static makes its own.)
+  app.set('etag', false)
   app.set('trust proxy', config.trustProxy ? 1 : false)
   app.use(securityHeaders())
   // Static assets first: fetching a stylesheet is not activity and must not extend a session.

@@ -19,9 +19,29 @@ export function useViews(app: Express, serviceDirectory: string, globals: Record
     noCache: process.env.TEMPLATE_RELOAD === 'true'
   })
   env.addFilter('trim', trim)
+  for (const loader of (env as unknown as { loaders: nunjucks.ILoaderAny[] }).loaders) memoiseResolve(loader)
   for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value)
   app.set('view engine', 'njk')
   return env
+}
+
+/**
+ * GOV.UK Frontend's macros include their templates by relative path ("./template.njk"),
+ * and Nunjucks resolves that path (path.resolve) on every macro call, even with the
+ * template cached: 3–4 % of a signed-in page's CPU. The answer for a pair of names never
+ * changes, and there are only as many pairs as templates that include others.
+ */
+function memoiseResolve(loader: nunjucks.ILoaderAny): void {
+  const withResolve = loader as nunjucks.ILoaderAny & { resolve?: (from: string, to: string) => string }
+  const resolve = withResolve.resolve?.bind(loader)
+  if (!resolve) return
+  const resolved = new Map<string, string>()
+  withResolve.resolve = (from, to) => {
+    const key = from + '\0' + to
+    let path = resolved.get(key)
+    if (path === undefined) resolved.set(key, path = resolve(from, to))
+    return path
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
-import nodemailer from 'nodemailer'
-import { NotifyClient } from 'notifications-node-client'
+import type { Transporter } from 'nodemailer'
+import type { NotifyClient } from 'notifications-node-client'
 import type { Clock } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import type { Email, OutboxTable } from './outbox.ts'
@@ -25,25 +25,34 @@ export interface MailConfig {
   from?: string | undefined
 }
 
+/**
+ * The email provider's client library (nodemailer or Notify's, each ~5 MB of heap with
+ * what it pulls in) is imported at the first email, not at start: a node of a service
+ * that sends no email, or has none waiting, does not hold it (docs/performance.md, Memory).
+ */
 export function transportFrom(config: MailConfig): Transport | undefined {
   if (config.notifyApiKey) {
     if (!config.notifyTemplateId) throw new Error('NOTIFY_TEMPLATE_ID must be set with NOTIFY_API_KEY')
-    const client = config.notifyBaseUrl ? new NotifyClient(config.notifyBaseUrl, config.notifyApiKey) : new NotifyClient(config.notifyApiKey)
+    const { notifyBaseUrl, notifyApiKey } = config
+    let client: Promise<NotifyClient> | undefined
     const templateId = config.notifyTemplateId
     return {
       async send(email) {
-        await client.sendEmail(templateId, email.to, { personalisation: { subject: email.subject, body: email.body }, reference: email.id })
+        client ??= import('notifications-node-client').then(({ NotifyClient }) => notifyBaseUrl ? new NotifyClient(notifyBaseUrl, notifyApiKey) : new NotifyClient(notifyApiKey))
+        await (await client).sendEmail(templateId, email.to, { personalisation: { subject: email.subject, body: email.body }, reference: email.id })
       }
     }
   }
   if (config.smtpUrl) {
     // A send must end well inside the claim's lease, or another node may send it again.
-    const transporter = nodemailer.createTransport({ url: config.smtpUrl, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 })
+    const url = config.smtpUrl
+    let transporter: Promise<Transporter> | undefined
     const from = config.from ?? 'no-reply@localhost'
     const host = from.slice(from.lastIndexOf('@') + 1).replace(/>$/, '') || 'localhost'
     return {
       async send(email) {
-        await transporter.sendMail({ from, to: email.to, subject: email.subject, text: email.body, messageId: `<${email.id}@${host}>` })
+        transporter ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport({ url, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 }))
+        await (await transporter).sendMail({ from, to: email.to, subject: email.subject, text: email.body, messageId: `<${email.id}@${host}>` })
       }
     }
   }

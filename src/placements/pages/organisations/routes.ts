@@ -29,7 +29,9 @@ export function organisationRoutes(context: PlacementsContext): Router {
   })
 
   router.get('/organisations/:organisationId', requireSignedIn, requireOrganisation, async (req, res) => {
-    const organisation = (await findOrganisation(context.db, String(req.params.organisationId)))!
+    // A member's own organisation came with the principal, read on this request (ADR 8); only support users viewing another need it read.
+    const organisationId = String(req.params.organisationId)
+    const organisation = req.principal!.organisations.find((o) => o.id === organisationId) ?? (await findOrganisation(context.db, organisationId))!
     if (req.principal!.organisations.some((o) => o.id === organisation.id)) req.session.set('organisationId', organisation.id)
     const members = await membersOf(context.db, organisation.id)
     res.render('pages/organisations/organisation.njk', {
