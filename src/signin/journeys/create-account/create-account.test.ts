@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto'
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../../platform/clock.ts'
+import { test } from 'node:test'
 import { HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
 import { finishFlow, followToCallbackOrPage, submit } from '../../../../test/support/oidc-flow.ts'
 import { uniqueWord } from '../../../../test/support/builders.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, comparablePage, errorSummary, inputValue, pageTitle, startJourney, visibleText, type StartedJourney } from '../../../../test/support/signin-pages.ts'
 import { passwordMessages } from '../../accounts/password-policy.ts'
 import { codeMessages } from '../codes.ts'
@@ -15,16 +13,7 @@ import { acrValues, secondFactorsOf } from '../../accounts/factors.ts'
 
 // Create an account on the way to a service, over real HTTP: every step, its errors,
 // the code rules (docs/security.md, "verification codes") and no enumeration.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness()
 
 interface Person { givenName: string, familyName: string, email: string }
 const goodPassword = 'marmalade lighthouse violin'
