@@ -17,6 +17,9 @@ import { SoftPasskey } from '../test/support/soft-passkey.ts'
  * Two kinds, one at a time, median of ROUNDS (default 21):
  *   - passkey alone (the tests' software authenticator, P-256);
  *   - password + authenticator app (TOTP), each round a new account (a code is used once).
+ * And the enumeration check the tests leave to here: the server-side time of the answer
+ * to a wrong password for a real account, and to any password for an unknown address
+ * (both should be one Argon2id verification; the tests check that structurally).
  * For one core: `UV_THREADPOOL_SIZE=1 taskset -c 0 node scripts/measure-sign-in-server-time.ts`.
  */
 process.env.NODE_ENV = 'test'
@@ -69,6 +72,18 @@ async function appSignIn(round: number): Promise<void> {
   await finishFlow(flow, (await followToCallbackOrPage(http, answer, flow.redirectUri)).url)
 }
 
+const known = await addAccount(signin.context.db, { email: 'measure.known@example.com', password })
+/** Server-side time of the answer to one wrong sign-in (a 400), from a sign-in page already open. */
+async function wrongSignIn(email: string): Promise<number> {
+  await signin.context.throttle.clear(email) // stay under the lockout: the count is not what is measured
+  const http = new HttpSession()
+  const page = await openSignIn(http, await beginFlow(config, `${serviceUrl}/callback`))
+  serverMs = 0
+  const answer = await submit(http, page, page.url, { email, password: 'not-the-password-at-all' })
+  if (answer.status !== 400) throw new Error(`a wrong sign-in answered ${answer.status}`)
+  return serverMs
+}
+
 const rounds = Number(process.env.ROUNDS ?? 21)
 const passkeyTimes: number[] = []
 const appTimes: number[] = []
@@ -81,4 +96,14 @@ for (let i = 0; i < rounds; i++) {
   appTimes.push(serverMs)
 }
 console.warn(`server-side time of one complete sign-in, median of ${rounds}: passkey alone ${median(passkeyTimes).toFixed(1)} ms; password + authenticator app ${median(appTimes).toFixed(1)} ms`)
+
+// Taken in turns, so a change in the machine's load falls on both alike.
+const wrongPassword: number[] = []
+const unknownAddress: number[] = []
+await wrongSignIn(`measure.unknown.warm-up@example.com`)
+for (let i = 0; i < rounds; i++) {
+  wrongPassword.push(await wrongSignIn(known.email))
+  unknownAddress.push(await wrongSignIn(`measure.unknown.${i}@example.com`))
+}
+console.warn(`server-side time of a refused sign-in, median of ${rounds}: wrong password for a real account ${median(wrongPassword).toFixed(1)} ms; unknown address ${median(unknownAddress).toFixed(1)} ms (ratio ${(median(unknownAddress) / median(wrongPassword)).toFixed(2)})`)
 await signin.close()

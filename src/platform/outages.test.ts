@@ -64,7 +64,10 @@ test('a PostgreSQL server that is not there, or does not answer within the conne
 })
 
 test('a connection the server ends (an administrator, a restart: 57P01) is an outage', { skip: backend !== 'postgres' && 'needs the PostgreSQL server' }, async () => {
-  const terminated = await errorOf(() => sql`select pg_terminate_backend(pg_backend_pid())`.execute(database.db))
+  // On a pool of its own: a connection ended in the shared pool was handed, dead, to the
+  // next test that used it ("Connection terminated unexpectedly").
+  const own = await database.connectAnother()
+  const terminated = await errorOf(() => sql`select pg_terminate_backend(pg_backend_pid())`.execute(own))
   assert.equal((terminated as { code?: string }).code, '57P01')
   assert.ok(isOutage(terminated))
 })

@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict'
 import { createServer, type AddressInfo } from 'node:net'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from './clock.ts'
+import { test } from 'node:test'
 import { readSigninConfig } from '../signin/config.ts'
 import { HttpSession, type HttpResponse } from '../../test/support/http-client.ts'
 import { followToCallbackOrPage, submit } from '../../test/support/oidc-flow.ts'
 import { passSecondFactor } from '../../test/support/second-factor.ts'
-import { startSigninWithTestService, startTestSignin, type TestSignin } from '../../test/support/signin.ts'
+import { signinTestHarness, startTestSignin } from '../../test/support/signin.ts'
 import { addAccount, pageTitle, startJourney, visibleText } from '../../test/support/signin-pages.ts'
 import { addConfirmedApp, newAppSecret } from '../signin/accounts/authenticator-app.ts'
 
 // The platform's security middleware (docs/security.md, "headers", "CSRF", "input",
 // "sessions"), checked against a running Sign-in over real HTTP.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri, serviceUrl } = await signinTestHarness()
 
 /** Any body, any content type, with the session's cookies: what a browser's form cannot send. */
 async function rawPost(http: HttpSession, url: string, body: string | Buffer, contentType = 'application/x-www-form-urlencoded'): Promise<HttpResponse> {

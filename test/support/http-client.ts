@@ -1,3 +1,5 @@
+import http from 'node:http'
+
 /**
  * A small cookie-keeping HTTP client for tests that drive the services over real HTTP
  * without a browser. Redirects are never followed silently, so a test can assert on each
@@ -21,8 +23,22 @@ export type Cookie = {
 
 const maxHops = 10
 
+export interface HttpSessionOptions {
+  /**
+   * The local address to connect from, such as 127.8.1.9: the server sees this as the
+   * client's IP address, so a test can have limits kept per IP address to itself
+   * (any 127.x.y.z reaches a server listening on 127.0.0.1).
+   */
+  from?: string
+}
+
 export class HttpSession {
   #jar: Cookie[] = []
+  readonly from: string | undefined
+
+  constructor(options: HttpSessionOptions = {}) {
+    this.from = options.from
+  }
 
   get(url: string | URL, headers: Record<string, string> = {}): Promise<HttpResponse> {
     return this.request('GET', url, undefined, headers)
@@ -69,12 +85,10 @@ export class HttpSession {
   async request(method: string, url: string | URL, body?: URLSearchParams, headers: Record<string, string> = {}): Promise<HttpResponse> {
     const target = new URL(url)
     const cookieHeader = this.cookies(target).map((cookie) => `${cookie.name}=${cookie.value}`).join('; ')
-    const response = await fetch(target, {
-      method,
-      body,
-      redirect: 'manual',
-      headers: { ...(cookieHeader ? { cookie: cookieHeader } : {}), ...headers }
-    })
+    const allHeaders = { ...(cookieHeader ? { cookie: cookieHeader } : {}), ...headers }
+    const response = this.from
+      ? await requestFrom(this.from, method, target, body, allHeaders)
+      : await fetch(target, { method, body, redirect: 'manual', headers: allHeaders })
     for (const header of response.headers.getSetCookie()) this.#store(header, target)
     return { status: response.status, headers: response.headers, url: target.href, text: await response.text() }
   }
@@ -92,6 +106,38 @@ export class HttpSession {
     const now = Date.now()
     this.#jar = this.#jar.filter((cookie) => cookie.expires === undefined || cookie.expires > now)
   }
+}
+
+/** One request over node:http from a given local address (fetch cannot choose one). */
+function requestFrom(localAddress: string, method: string, target: URL, body: URLSearchParams | undefined, headers: Record<string, string>): Promise<{ status: number, headers: Headers, text(): Promise<string> }> {
+  if (target.protocol !== 'http:') throw new Error(`HttpSession({ from }) speaks http only, not ${target.href}`)
+  const payload = body === undefined ? undefined : Buffer.from(body.toString())
+  return new Promise((resolve, reject) => {
+    const request = http.request(target, {
+      method, localAddress, family: 4,
+      headers: { ...(payload ? { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', 'content-length': String(payload.length) } : {}), ...headers }
+    }, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('error', reject)
+      response.on('end', () => {
+        const received = new Headers()
+        for (let i = 0; i < response.rawHeaders.length; i += 2) received.append(response.rawHeaders[i]!, response.rawHeaders[i + 1]!)
+        const text = Buffer.concat(chunks).toString('utf8')
+        resolve({ status: response.statusCode ?? 0, headers: received, text: async () => text })
+      })
+    })
+    request.on('error', reject)
+    request.end(payload)
+  })
+}
+
+let lastLoopback = 0
+/** A loopback address (127.x.y.z) no other call in this process has returned: an IP address of a test's own. */
+export function ownLoopbackAddress(): string {
+  const n = lastLoopback++
+  // Never 127.0.x.x, where the tests' ordinary requests (127.0.0.1) come from.
+  return `127.${1 + Math.floor(n / (254 * 256)) % 254}.${Math.floor(n / 254) % 256}.${1 + n % 254}`
 }
 
 /** The CSRF token of the first form on a page. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { after, before, test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import type { Kysely } from 'kysely'
-import { freshDatabase, type TestDatabase } from '../../../test/support/databases.ts'
+import { freshDatabase } from '../../../test/support/databases.ts'
 import { FakeClock } from '../clock.ts'
 import { migrate } from '../database.ts'
 import { createLogger } from '../logger.ts'
@@ -11,14 +11,14 @@ import { DeliveryWorker, transportFrom, type OutgoingEmail, type Transport } fro
 import { outboxLeaseMigration, outboxMigration, queueEmail, recentEmails, type OutboxTable } from './outbox.ts'
 
 // The email provider is outside the system, so it is the one thing faked here.
-let database: TestDatabase<OutboxTable>
-let db: Kysely<OutboxTable>
-before(async () => {
-  database = await freshDatabase<OutboxTable>()
-  db = database.db
-  await migrate(db as unknown as Kysely<unknown>, { '0001': outboxMigration, '0002': outboxLeaseMigration })
-})
-after(() => database.drop())
+// Each test has an outbox of its own: a worker sends whatever is due, so emails another
+// test queued would be sent (and counted) by this test's worker.
+async function freshOutbox(t: TestContext): Promise<Kysely<OutboxTable>> {
+  const database = await freshDatabase<OutboxTable>()
+  t.after(() => database.drop())
+  await migrate(database.db as unknown as Kysely<unknown>, { '0001': outboxMigration, '0002': outboxLeaseMigration })
+  return database.db
+}
 
 class FlakyTransport implements Transport {
   sent: OutgoingEmail[] = []
@@ -35,7 +35,8 @@ class FlakyTransport implements Transport {
   }
 }
 
-test('an email written in a rolled-back transaction is never sent', async () => {
+test('an email written in a rolled-back transaction is never sent', async (t) => {
+  const db = await freshOutbox(t)
   const clock = new FakeClock()
   await assert.rejects(db.transaction().execute(async (trx) => {
     await queueEmail(trx, { to: 'lost@example.com', subject: 'Lost', body: 'x' }, clock.now())
@@ -44,7 +45,8 @@ test('an email written in a rolled-back transaction is never sent', async () => 
   assert.equal((await recentEmails(db)).filter((e) => e.to === 'lost@example.com').length, 0)
 })
 
-test('the worker sends what is due, retries failures with back-off, and sends each email once', async () => {
+test('the worker sends what is due, retries failures with back-off, and sends each email once', async (t) => {
+  const db = await freshOutbox(t)
   const clock = new FakeClock()
   const transport = new FlakyTransport(2)
   const worker = new DeliveryWorker(db, transport, clock, createLogger('test', 'silent'))
@@ -66,7 +68,8 @@ test('the worker sends what is due, retries failures with back-off, and sends ea
   assert.equal(row!.last_error, null)
 })
 
-test('the dev mailbox lists the newest email first', async () => {
+test('the dev mailbox lists the newest email first', async (t) => {
+  const db = await freshOutbox(t)
   const clock = new FakeClock()
   await queueEmail(db, { to: 'order@example.com', subject: 'First', body: '1' }, clock.now())
   await queueEmail(db, { to: 'order@example.com', subject: 'Second', body: '2' }, clock.now())
@@ -74,7 +77,8 @@ test('the dev mailbox lists the newest email first', async () => {
   assert.deepEqual(emails.map((e) => e.subject), ['Second', 'First'])
 })
 
-test('GOV.UK Notify is given the outbox id as its reference, so a repeat can be recognised there', async () => {
+test('GOV.UK Notify is given the outbox id as its reference, so a repeat can be recognised there', async (t) => {
+  const db = await freshOutbox(t)
   // Notify is outside the system: a stand-in on this machine answers as its API does.
   const requests: Array<{ path: string | undefined, body: Record<string, unknown> }> = []
   const notify = http.createServer((req, res) => {

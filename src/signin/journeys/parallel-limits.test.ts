@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../platform/clock.ts'
-import { HttpSession, type HttpResponse } from '../../../test/support/http-client.ts'
+import { test } from 'node:test'
+import type { HttpResponse } from '../../../test/support/http-client.ts'
 import { finishFlow, followToCallbackOrPage, submit } from '../../../test/support/oidc-flow.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../test/support/signin.ts'
 import { addAccount, startJourney } from '../../../test/support/signin-pages.ts'
 import { normaliseEmail } from '../accounts/accounts.ts'
 import { codeRules } from '../accounts/emailed-codes.ts'
@@ -16,16 +14,9 @@ import { passSecondFactor } from '../../../test/support/second-factor.ts'
 // them all at once over real HTTP and count what was actually checked in the audit
 // trail and the database, never from timings. Both test passes run them: PGlite, and
 // the PostgreSQL server with Redis (where the requests truly run in parallel).
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+// Each test fires its burst from a browser() of its own: its own IP address and its own
+// allowance of 100 failures an hour.
+const { signin, config, clock, redirectUri, browser } = await signinTestHarness()
 
 /** Password checks made for these addresses: each one leaves exactly one "sign-in" audit event. */
 async function passwordChecks(emails: string[]): Promise<number> {
@@ -40,7 +31,7 @@ test('50 wrong passwords at once for one address: at most 5 are checked, and the
   const email = 'parallel.target@example.com'
   const password = 'the-parallel-target-password'
   await addAccount(signin.context.db, { email, password })
-  const http = new HttpSession()
+  const http = browser()
   const { page, flow } = await startJourney(http, config, redirectUri)
   const guesses = Array.from({ length: 50 }, (_, i) => i === 30 ? password : `parallel-wrong-guess-${i}`)
   const responses = await Promise.all(guesses.map((guess) => submit(http, page, page.url, { email, password: guess })))
@@ -67,7 +58,7 @@ test('50 wrong passwords at once for one address: at most 5 are checked, and the
 test('20 "send me a code" requests at once for one address: at most 5 codes are issued', async () => {
   const email = 'parallel.codes@example.com'
   await addAccount(signin.context.db, { email, password: 'parallel-codes-password' })
-  const http = new HttpSession()
+  const http = browser()
   const { base } = await startJourney(http, config, redirectUri)
   const form = await http.get(`${base}/forgotten-password`)
   const responses = await Promise.all(Array.from({ length: 20 }, () => submit(http, form, `${base}/forgotten-password`, { email })))
@@ -83,7 +74,7 @@ test('20 "send me a code" requests at once for one address: at most 5 codes are 
 test('50 guesses at one code at once: at most 5 are counted, and the code is dead afterwards', async () => {
   const email = 'parallel.guesses@example.com'
   await addAccount(signin.context.db, { email, password: 'parallel-guesses-password' })
-  const http = new HttpSession()
+  const http = browser()
   const { base } = await startJourney(http, config, redirectUri)
   const form = await http.get(`${base}/forgotten-password`)
   assert.equal((await submit(http, form, `${base}/forgotten-password`, { email })).status, 303)
@@ -103,7 +94,7 @@ test('a burst past the hashing queue is refused at once (503), and a refused att
   limitPasswordHashing({ concurrency: 1, maxWaiting: 2 })
   t.after(() => limitPasswordHashing(defaultHashing))
   const emails = Array.from({ length: 12 }, (_, i) => `busy.burst.${i}@example.com`)
-  const http = new HttpSession()
+  const http = browser()
   const { page } = await startJourney(http, config, redirectUri)
   const responses = await Promise.all(emails.map((email) => submit(http, page, page.url, { email, password: 'a-burst-of-wrong-guesses' })))
   limitPasswordHashing(defaultHashing)
@@ -122,15 +113,13 @@ test('a burst past the hashing queue is refused at once (503), and a refused att
   assert.equal((await submit(http, page, page.url, { email: address!, password: 'wrong-after-burst-5' })).status, 429, 'the fifth locks')
 })
 
-// Last: it uses up this file's allowance for its IP address, and then moves time past it.
 test('200 wrong passwords at once from one IP address across 200 addresses: at most 100 are checked', async () => {
   const emails = Array.from({ length: 200 }, (_, i) => `spray.${i}@example.com`)
-  const http = new HttpSession()
+  const http = browser()
   const { page } = await startJourney(http, config, redirectUri)
   const responses = await Promise.all(emails.map((email) => submit(http, page, page.url, { email, password: 'one-common-guess-for-all' })))
 
   const checks = await passwordChecks(emails)
   assert.ok(checks <= throttleRules.failuresPerIpPerHour, `${checks} passwords were checked (${JSON.stringify(statuses(responses))})`)
   assert.equal(responses.filter((r) => r.status === 429).length, 200 - checks)
-  clock.advanceSeconds(3600)
 })

@@ -92,7 +92,8 @@ test('a genuine client is never slowed by its own successes', async () => {
   }
 })
 
-// Last: it uses up this file's allowance for its IP address, then moves time past it.
+// It uses up this file's allowance for its IP address, then moves time past it, so the tests
+// after it (in any order) start with the allowance whole again.
 test('failed client authentications from one IP address: at most 50 an hour across clients, even all at once', async () => {
   const token = metadata.token_endpoint as string
   const responses = await Promise.all(Array.from({ length: 80 }, (_, i) => post(token, requests.token_endpoint!, basic(`made-up-client-${i}`, 'any-secret'))))

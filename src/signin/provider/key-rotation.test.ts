@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createPublicKey, verify } from 'node:crypto'
-import { after, before, test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import type * as oidc from 'openid-client'
 import { freshDatabase, redisSettings, type TestDatabase } from '../../../test/support/databases.ts'
 import { HttpSession } from '../../../test/support/http-client.ts'
@@ -20,28 +20,33 @@ import { passSecondFactor } from '../../../test/support/second-factor.ts'
 const redirectUri = 'http://localhost:4999/callback'
 const client = { clientId: 'rotation-test-service', secret: 'rotation-test-secret-0123456789abcdef' }
 const person = { email: 'rotation.person@example.com', password: 'a-long-enough-password-for-rotation' }
-const clock = new FakeClock(new Date())
-const settings = { ...readSigninConfig({ NODE_ENV: 'test', SIGNIN_PORT: '0' }), ...redisSettings() }
-let database: TestDatabase<SigninDatabase>
-const nodes: RunningSignin[] = []
 
-async function startNode(options: StartOptions = {}): Promise<RunningSignin> {
-  const node = await startSignin(settings, { db: nodes.length === 0 ? database.db : await database.connectAnother(), clock, ...options })
-  nodes.push(node)
-  return node
-}
+/**
+ * Each test has a cluster of its own (database, Redis prefix, clock and two nodes): the
+ * keys a test rotates would otherwise be the starting keys of the next.
+ */
+interface Cluster { database: TestDatabase<SigninDatabase>, clock: FakeClock, nodes: RunningSignin[], startNode(options?: StartOptions): Promise<RunningSignin> }
 
-before(async () => {
-  database = await freshDatabase<SigninDatabase>()
+async function startCluster(t: TestContext): Promise<Cluster> {
+  const database = await freshDatabase<SigninDatabase>()
+  const clock = new FakeClock(new Date())
+  const nodes: RunningSignin[] = []
+  const settings = { ...readSigninConfig({ NODE_ENV: 'test', SIGNIN_PORT: '0' }), ...redisSettings() }
+  t.after(async () => {
+    await Promise.all(nodes.map((node) => node.close()))
+    await database.drop()
+  })
+  const startNode = async (options: StartOptions = {}) => {
+    const node = await startSignin(settings, { db: nodes.length === 0 ? database.db : await database.connectAnother(), clock, ...options })
+    nodes.push(node)
+    return node
+  }
   await startNode()
   await startNode()
   await registerClient(database.db, { ...client, name: 'Rotation test service', redirectUris: [redirectUri], postLogoutRedirectUris: [] }, clock.now())
   await addAccount(database.db, person)
-})
-after(async () => {
-  await Promise.all(nodes.map((node) => node.close()))
-  await database.drop()
-})
+  return { database, clock, nodes, startNode }
+}
 
 type Jwks = { keys: Array<Record<string, unknown> & { kid: string }> }
 const published = async (node: RunningSignin) => (await (await fetch(`${node.url}/jwks`)).json()) as Jwks
@@ -68,7 +73,8 @@ function signedWith(idToken: string, jwks: Jwks): string {
   return kid
 }
 
-test('a key rotated on one node is published by every node after a refresh, and signs only once published long enough', async () => {
+test('a key rotated on one node is published by every node after a refresh, and signs only once published long enough', async (t) => {
+  const { database, clock, nodes } = await startCluster(t)
   const [a, b] = nodes as [RunningSignin, RunningSignin]
   const [original] = await kids(a)
   assert.deepEqual(await kids(b), [original])
@@ -88,7 +94,8 @@ test('a key rotated on one node is published by every node after a refresh, and 
   assert.equal(signedWith(await signInThrough(a), await published(b)), rotated)
 })
 
-test('a sign-in under way when the provider is rebuilt finishes on the new one', async () => {
+test('a sign-in under way when the provider is rebuilt finishes on the new one', async (t) => {
+  const { database, clock, nodes } = await startCluster(t)
   const [a] = nodes as [RunningSignin]
   const config = await discover(a.url, client.clientId, client.secret)
   clock.advanceSeconds(60)
@@ -100,7 +107,8 @@ test('a sign-in under way when the provider is rebuilt finishes on the new one',
   assert.equal(signedWith(idToken, await published(a)), rotated)
 })
 
-test('a node re-reads the keys by itself every keyRefreshSeconds', async () => {
+test('a node re-reads the keys by itself every keyRefreshSeconds', async (t) => {
+  const { database, clock, startNode } = await startCluster(t)
   const c = await startNode({ keyRefreshSeconds: 0.05 })
   const rotated = await rotateSigningKey(database.db, clock.now())
   const deadline = Date.now() + 5000

@@ -1,34 +1,16 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../platform/clock.ts'
+import { test } from 'node:test'
+import { uniqueWord } from '../../../test/support/builders.ts'
 import type { HttpSession } from '../../../test/support/http-client.ts';
 import { csrfFrom } from '../../../test/support/http-client.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../test/support/signin.ts'
 import { addAccount, comparablePage, errorSummary, fieldError, pageTitle, visibleText } from '../../../test/support/signin-pages.ts'
 import { emailedCode, signedInBrowser } from '../../../test/support/your-account.ts'
 import { changeEmail, findAccountById } from '../accounts/accounts.ts'
 import { changeEmailMessages } from './change-email.ts'
 
 // Changing the email address in "Your account" (docs/security.md "your account", ADR 13).
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
-
-let people = 0
-async function person(name: string) {
-  const email = `${name}.${++people}@example.com`
-  const password = `${name}-password-long-enough`
-  const account = await addAccount(signin.context.db, { email, password, givenName: 'Ada', familyName: 'Lovelace' }, clock.now())
-  return { email, password, id: account.id }
-}
+const { signin, config, clock, redirectUri, person } = await signinTestHarness()
 
 async function askFor(http: HttpSession, email: string) {
   const form = await http.get(`${signin.url}/account/change-email`)
@@ -51,7 +33,7 @@ test('change your email address: GOV.UK errors, a code to the new address, then 
     assert.deepEqual(errorSummary(bad.text).map((e) => e.href), ['#email'])
     assert.equal(fieldError(bad.text, 'email'), message)
   }
-  const newEmail = `moved.${people}@example.org`
+  const newEmail = `moved.${uniqueWord()}@example.org`
   const asked = await askFor(http, newEmail)
   assert.equal(asked.status, 303)
   assert.equal(asked.headers.get('location'), '/account/change-email/check-your-email')
@@ -105,7 +87,7 @@ test('change your email address: GOV.UK errors, a code to the new address, then 
 test('an address that already has an account: the same pages and answer, its owner is told, no code is sent and nothing changes', async () => {
   const owner = await person('owner')
   const who = await person('asker')
-  const fresh = `fresh.${people}@example.org`
+  const fresh = `fresh.${uniqueWord()}@example.org`
   const http = await signedInBrowser(config, redirectUri, who)
   const takenAnswer = await askFor(http, owner.email.toUpperCase())
   const takenPage = await http.get(`${signin.url}/account/change-email/check-your-email`)
@@ -123,7 +105,7 @@ test('an address that already has an account: the same pages and answer, its own
 test('someone who has the code for an address taken meanwhile is told it is in use (GOV.UK error, not a 5xx)', async () => {
   const who = await person('late')
   const http = await signedInBrowser(config, redirectUri, who)
-  const target = `late.target.${people}@example.org`
+  const target = `late.target.${uniqueWord()}@example.org`
   await askFor(http, target)
   const code = await emailedCode(signin, target)
   await addAccount(signin.context.db, { email: target, password: 'someone-else-long-password' }, clock.now())
@@ -135,8 +117,9 @@ test('someone who has the code for an address taken meanwhile is told it is in u
 })
 
 test('one account per address: 50 accounts taking the same new address at once, exactly one does', async () => {
-  const accounts = await Promise.all(Array.from({ length: 50 }, (_, i) => addAccount(signin.context.db, { email: `race.${i}.${people}@example.com`, password: 'a-long-enough-password' }, clock.now())))
-  const target = `Race.Target.${people}@example.org`
+  const word = uniqueWord()
+  const accounts = await Promise.all(Array.from({ length: 50 }, (_, i) => addAccount(signin.context.db, { email: `race.${i}.${word}@example.com`, password: 'a-long-enough-password' }, clock.now())))
+  const target = `Race.Target.${word}@example.org`
   const results = await Promise.all(accounts.map((account) => changeEmail(signin.context.db, account.id, target, async () => {})))
   assert.equal(results.filter((r) => r === 'changed').length, 1, results.join(','))
   assert.equal(results.filter((r) => r === 'taken').length, 49)

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../platform/clock.ts'
+import { test } from 'node:test'
 import { csrfFrom, HttpSession } from '../../../test/support/http-client.ts'
 import { followToCallbackOrPage, submit } from '../../../test/support/oidc-flow.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../test/support/signin.ts'
 import { addAccount, decodeEntities, fieldError, pageTitle, startJourney, visibleText } from '../../../test/support/signin-pages.ts'
 import { signedInBrowser } from '../../../test/support/your-account.ts'
 import { addConfirmedApp, appCodeAt, newAppSecret } from '../accounts/authenticator-app.ts'
@@ -13,16 +11,7 @@ import { addKnownRecoveryCodes, normaliseRecoveryCode, useRecoveryCode } from '.
 import { appMessages } from '../journeys/second-factor/checks.ts'
 
 // Managing second factors from "Your account" (docs/security.md "your account").
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness()
 
 let people = 0
 async function person(name: string, options: { app?: boolean } = {}) {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../platform/clock.ts'
+import { test } from 'node:test'
 import { csrfFrom, HttpSession } from '../../../test/support/http-client.ts'
 import { followToCallbackOrPage, submit } from '../../../test/support/oidc-flow.ts'
 import { passSecondFactor } from '../../../test/support/second-factor.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../test/support/signin.ts'
 import { addAccount, errorSummary, pageTitle, startJourney, visibleText } from '../../../test/support/signin-pages.ts'
 import { SoftPasskey } from '../../../test/support/soft-passkey.ts'
 import { passkeyMessages } from '../journeys/passkeys/routes.ts'
@@ -14,18 +12,8 @@ import { recentSignInMinutes } from './sign-in-again.ts'
 // Passkeys in Your account over real HTTP (ADR 12, docs/security.md "passkeys"): add one
 // (the first with recovery codes, shown once), see them listed with when they were added
 // and last used, remove one; both need a recent sign-in, and each is emailed and audited.
-const serviceUrl = 'http://localhost:4997'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-let origin: string
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-  origin = new URL(signin.context.config.publicUrl).origin
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness({ serviceUrl: 'http://localhost:4997' })
+const origin = new URL(signin.context.config.publicUrl).origin
 
 let people = 0
 async function signedInPerson(name: string) {

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
-import { after, afterEach, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../platform/clock.ts'
+import { test } from 'node:test'
 import { csrfFrom, type HttpSession } from '../../../test/support/http-client.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../test/support/signin.ts'
 import { addAccount, errorSummary, pageTitle } from '../../../test/support/signin-pages.ts'
 import { SoftPasskey } from '../../../test/support/soft-passkey.ts'
 import { signedInBrowser } from '../../../test/support/your-account.ts'
@@ -15,20 +13,8 @@ import { passkeyMessages } from '../journeys/passkeys/routes.ts'
 // signing in again", ADR 17): offered first when the account has one, alone (no password),
 // checked as at sign-in (challenge taken once, bound to this account and Sign-in session;
 // user verification; origin), and strong enough to add another passkey afterwards.
-const serviceUrl = 'http://localhost:4996'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-let origin: string
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-  origin = new URL(signin.context.config.publicUrl).origin
-})
-after(() => signin.close())
-// The provider stamps a sign-in with the real time: each test puts the injected clock back to it.
-afterEach(() => clock.advanceSeconds(Math.round((Date.now() - clock.now().getTime()) / 1000)))
+const { signin, config, clock, redirectUri } = await signinTestHarness({ serviceUrl: 'http://localhost:4996' })
+const origin = new URL(signin.context.config.publicUrl).origin
 
 let people = 0
 /** Signed in with a password and an emailed code, a first passkey added, then 16 minutes pass. */

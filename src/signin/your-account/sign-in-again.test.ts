@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../platform/clock.ts'
+import { test } from 'node:test'
 import { csrfFrom, HttpSession } from '../../../test/support/http-client.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../test/support/signin.ts'
 import { addAccount, fieldError, pageTitle, startJourney } from '../../../test/support/signin-pages.ts'
 import { followToCallbackOrPage, submit } from '../../../test/support/oidc-flow.ts'
 import { emailedCode, signedInBrowser, signInAgain } from '../../../test/support/your-account.ts'
@@ -15,16 +13,7 @@ import { safeReturnPath } from './sign-in-again.ts'
 // Signing in again before a change in "Your account" (docs/security.md "your account"):
 // the password and the usual second factor, with the sign-in's own lockouts, then back
 // to the change page asked for.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness()
 
 let people = 0
 async function person(name: string) {

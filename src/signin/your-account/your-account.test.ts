@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../platform/clock.ts'
+import { test } from 'node:test'
 import { csrfFrom, HttpSession } from '../../../test/support/http-client.ts'
 import { submit } from '../../../test/support/oidc-flow.ts'
 import { signedInBrowser as signedInAs } from '../../../test/support/your-account.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../test/support/signin.ts'
 import { addAccount, errorSummary, fieldError, inputValue, pageTitle, startJourney, visibleText } from '../../../test/support/signin-pages.ts'
 import { findAccountById } from '../accounts/accounts.ts'
 import { inUkTime } from './activity.ts'
@@ -13,16 +11,7 @@ import { inUkTime } from './activity.ts'
 // "Your account" at Sign-in over real HTTP (docs/journeys.md "Your account",
 // docs/security.md "your account"): only for someone signed in here, changes only
 // within 15 minutes of signing in.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness()
 
 let people = 0
 async function person(name: string) {

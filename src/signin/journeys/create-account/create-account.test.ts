@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto'
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../../platform/clock.ts'
+import { test } from 'node:test'
 import { HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
 import { finishFlow, followToCallbackOrPage, submit } from '../../../../test/support/oidc-flow.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
+import { uniqueWord } from '../../../../test/support/builders.ts'
+import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, comparablePage, errorSummary, inputValue, pageTitle, startJourney, visibleText, type StartedJourney } from '../../../../test/support/signin-pages.ts'
 import { passwordMessages } from '../../accounts/password-policy.ts'
 import { codeMessages } from '../shared/code-step.ts'
@@ -14,16 +13,7 @@ import { acrValues, secondFactorsOf } from '../../accounts/factors.ts'
 
 // Create an account on the way to a service, over real HTTP: every step, its errors,
 // the code rules (docs/security.md, "verification codes") and no enumeration.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness()
 
 interface Person { givenName: string, familyName: string, email: string }
 const goodPassword = 'marmalade lighthouse violin'
@@ -85,7 +75,9 @@ test('create-account validation: each field missing, over-long, wrong format or 
   const { base } = await startJourney(http, config, redirectUri)
   const form = await http.get(`${base}/create-account`)
   const post = (fields: Record<string, string>) => submit(http, form, `${base}/create-account`, fields)
-  const good = { givenName: 'Ada', familyName: 'Lovelace', email: 'ada.lovelace@example.com' }
+  // Addresses of this test's own, so "nothing is sent" cannot see another test's email.
+  const word = uniqueWord()
+  const good = { givenName: 'Ada', familyName: 'Lovelace', email: `ada.${word}@example.com` }
 
   const empty = await post({ givenName: '', familyName: '', email: '' })
   assert.equal(empty.status, 400)
@@ -98,19 +90,19 @@ test('create-account validation: each field missing, over-long, wrong format or 
   const cases: Array<[Record<string, string>, string]> = [
     [{ ...good, givenName: 'A'.repeat(101) }, 'First name must be 100 characters or fewer'],
     [{ ...good, familyName: 'L'.repeat(101) }, 'Last name must be 100 characters or fewer'],
-    [{ ...good, email: 'ada.lovelace.example.com' }, 'Enter an email address in the correct format, like name@example.com'],
-    [{ ...good, email: 'ada@lovelace' }, 'Enter an email address in the correct format, like name@example.com'],
-    [{ ...good, email: `${'a'.repeat(250)}@example.com` }, 'Email address must be 254 characters or fewer'],
+    [{ ...good, email: `ada.${word}.example.com` }, 'Enter an email address in the correct format, like name@example.com'],
+    [{ ...good, email: `ada.${word}@lovelace` }, 'Enter an email address in the correct format, like name@example.com'],
+    [{ ...good, email: `${word}${'a'.repeat(250 - word.length)}@example.com` }, 'Email address must be 254 characters or fewer'],
     [{ ...good, givenName: 'A\u0000da' }, 'First name must only include letters a to z, hyphens, spaces and apostrophes'],
     [{ ...good, familyName: 'Love\u0007lace' }, 'Last name must only include letters a to z, hyphens, spaces and apostrophes'],
-    [{ ...good, email: 'ada\u0001@example.com' }, 'Enter an email address in the correct format, like name@example.com']
+    [{ ...good, email: `ada.${word}\u0001@example.com` }, 'Enter an email address in the correct format, like name@example.com']
   ]
   for (const [fields, message] of cases) {
     const response = await post(fields)
     assert.equal(response.status, 400, message)
     assert.deepEqual(messagesOf(response), [message])
   }
-  const outbox = await signin.context.db.selectFrom('outbox').select('recipient').where('recipient', 'like', 'ada%').execute()
+  const outbox = await signin.context.db.selectFrom('outbox').select('recipient').where('recipient', 'like', `%${word}%`).execute()
   assert.deepEqual(outbox, [], 'nothing is sent for a form with errors')
 })
 

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../../platform/clock.ts'
+import { test } from 'node:test'
 import { HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
 import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, comparablePage, errorSummary, inputValue, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { throttleRules } from '../../accounts/sign-in-throttle.ts'
 import { codeMessages } from '../shared/code-step.ts'
@@ -13,16 +11,7 @@ import { passSecondFactor } from '../../../../test/support/second-factor.ts'
 
 // Forgotten password over real HTTP: the reset ends back in the service, signed in;
 // the first answer is the same with or without an account; codes last 15 minutes.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness()
 
 interface Reset { http: HttpSession, base: string, flow: Flow, checkEmail: HttpResponse }
 

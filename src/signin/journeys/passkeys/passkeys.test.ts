@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../../platform/clock.ts'
+import { test } from 'node:test'
 import { csrfFrom, HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
 import { beginFlow, finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, errorSummary, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { SoftPasskey } from '../../../../test/support/soft-passkey.ts'
 import { addConfirmedApp, appCodeAt, newAppSecret } from '../../accounts/authenticator-app.ts'
@@ -17,18 +15,8 @@ import { passkeyMessages, passkeySignInMessages } from './routes.ts'
 // authenticator: added when a service asks for a phishing-resistant sign-in, used as the
 // second factor and alone; a look-alike origin or RP ID, a replayed answer and a sign
 // count that did not go up are all refused.
-const serviceUrl = 'http://localhost:4998'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-let origin: string
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-  origin = new URL(signin.context.config.publicUrl).origin
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness({ serviceUrl: 'http://localhost:4998' })
+const origin = new URL(signin.context.config.publicUrl).origin
 
 let people = 0
 async function person(name: string) {

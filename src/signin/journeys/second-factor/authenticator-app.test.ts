@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../../platform/clock.ts'
+import { test } from 'node:test'
 import { csrfFrom, HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
 import { beginFlow, finishFlow, followToCallbackOrPage, openSignIn, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, fieldError, inputValue, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { addConfirmedApp, appCodeAt, appRules, newAppSecret } from '../../accounts/authenticator-app.ts'
 import { acrValues } from '../../accounts/factors.ts'
@@ -14,16 +12,7 @@ import { appMessages } from './routes.ts'
 // in with one, codes accepted once and with one step of drift, 5 wrong codes lock it for
 // 15 minutes even when they all arrive at once, choosing another way, and setting one up
 // when a service asks for it. Time is the test's clock: codes are computed for it.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness()
 
 let people = 0
 async function personWithApp(name: string): Promise<{ email: string, password: string, secret: string, accountId: string }> {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../../platform/clock.ts'
+import { test } from 'node:test'
 import { csrfFrom, HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
 import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, fieldError, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { appCodeAt, appRules } from '../../accounts/authenticator-app.ts'
 import { acrValues } from '../../accounts/factors.ts'
@@ -14,16 +12,7 @@ import { recoveryMessages } from './routes.ts'
 // Recovery codes over real HTTP (docs/security.md "recovery codes"): 10 shown once when
 // an app is set up, stored hashed, each used once (even twice at once), 5 wrong ones lock
 // recovery for 15 minutes, and using one asks the person to review their factors.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness()
 
 let people = 0
 

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import * as oidc from 'openid-client'
-import { FakeClock } from '../../../platform/clock.ts'
 import { csrfFrom, HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
 import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
 import { passSecondFactor } from '../../../../test/support/second-factor.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, fieldError, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { codeRules } from '../../accounts/emailed-codes.ts'
 import { acrValues, supportedAcrValues } from '../../accounts/factors.ts'
@@ -14,16 +13,7 @@ import { codeMessages } from '../shared/code-step.ts'
 // The second factor over real HTTP (ADR 10, docs/security.md "second factor"): after a
 // correct password an emailed code, with its limits; acr and amr in the ID token and
 // userinfo; discovery's acr_values_supported.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+const { signin, config, clock, redirectUri } = await signinTestHarness()
 
 let people = 0
 async function person(name: string): Promise<{ email: string, password: string }> {

@@ -1,27 +1,19 @@
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import type * as oidc from 'openid-client'
-import { FakeClock } from '../../../platform/clock.ts'
-import { HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
+import { test } from 'node:test'
+import type { HttpResponse, HttpSession } from '../../../../test/support/http-client.ts'
 import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
-import { startSigninWithTestService, type TestSignin } from '../../../../test/support/signin.ts'
+import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, errorSummary, fieldError, inputValue, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { SignInThrottle, throttleRules } from '../../accounts/sign-in-throttle.ts'
+import { defaultHashing, limitPasswordHashing } from '../../accounts/passwords.ts'
 import { messages } from './routes.ts'
 import { passSecondFactor } from '../../../../test/support/second-factor.ts'
 
 // Sign in over real HTTP: the page, its errors, wrong-password limits (docs/security.md,
 // "wrong passwords"), no enumeration, the audit trail and a new session id on success.
-const serviceUrl = 'http://localhost:4999'
-const redirectUri = `${serviceUrl}/callback`
-const clock = new FakeClock(new Date())
-let signin: TestSignin
-let config: oidc.Configuration
-
-before(async () => {
-  ({ signin, config } = await startSigninWithTestService({ clock, serviceUrl }))
-})
-after(() => signin.close())
+// Each test signs in from a browser() of its own: its own IP address, so the per-IP limit
+// one test uses up is not another's.
+const { signin, config, clock, redirectUri, browser, person } = await signinTestHarness()
 
 const signInAt = (http: HttpSession, page: HttpResponse, email: string, password: string) => submit(http, page, page.url, { email, password })
 
@@ -33,7 +25,7 @@ async function expectSignedIn(http: HttpSession, response: HttpResponse, email: 
 }
 
 test('the sign-in page names the service and pre-fills the invited address (login_hint)', async () => {
-  const { page } = await startJourney(new HttpSession(), config, redirectUri, { login_hint: 'invited.person@example.com' })
+  const { page } = await startJourney(browser(), config, redirectUri, { login_hint: 'invited.person@example.com' })
   assert.match(visibleText(page.text), /To continue to Test service/)
   assert.equal(pageTitle(page.text), 'Sign in – DfE Sign-in – GOV.UK')
   assert.equal(inputValue(page.text, 'email'), 'invited.person@example.com')
@@ -41,7 +33,7 @@ test('the sign-in page names the service and pre-fills the invited address (logi
 })
 
 test('empty fields: 400, GOV.UK error summary, "Error: " title and a message by each field', async () => {
-  const http = new HttpSession()
+  const http = browser()
   const { page } = await startJourney(http, config, redirectUri)
   const response = await signInAt(http, page, '', '')
   assert.equal(response.status, 400)
@@ -56,7 +48,7 @@ test('empty fields: 400, GOV.UK error summary, "Error: " title and a message by 
 })
 
 test('an email address in the wrong format is refused with the GOV.UK message, and what was typed is kept', async () => {
-  const http = new HttpSession()
+  const http = browser()
   const { page } = await startJourney(http, config, redirectUri)
   const response = await signInAt(http, page, 'not-an-email', 'whatever-password')
   assert.equal(response.status, 400)
@@ -67,7 +59,7 @@ test('an email address in the wrong format is refused with the GOV.UK message, a
 
 test('a wrong password and an unknown address get the same status and the same message', async () => {
   await addAccount(signin.context.db, { email: 'known.person@example.com', password: 'the-right-password-for-known' })
-  const http = new HttpSession()
+  const http = browser()
   const { page } = await startJourney(http, config, redirectUri)
   const wrongPassword = await signInAt(http, page, 'known.person@example.com', 'not-the-password-at-all')
   const unknownEmail = await signInAt(http, page, 'nobody.here@example.com', 'not-the-password-at-all')
@@ -82,7 +74,7 @@ test('5 wrong passwords lock the address for 15 minutes, even against the right 
   const email = 'locked.out@example.com'
   const password = 'locked-out-right-password'
   await addAccount(signin.context.db, { email, password })
-  const http = new HttpSession()
+  const http = browser()
   const { page, flow } = await startJourney(http, config, redirectUri)
   for (let attempt = 1; attempt < throttleRules.failuresBeforeLockout; attempt++) {
     const response = await signInAt(http, page, email, `wrong-password-${attempt}`)
@@ -109,7 +101,7 @@ test('5 wrong passwords lock the address for 15 minutes, even against the right 
 })
 
 test('an address with no account is locked the same way, with the same message', async () => {
-  const http = new HttpSession()
+  const http = browser()
   const { page } = await startJourney(http, config, redirectUri)
   const responses: HttpResponse[] = []
   for (let attempt = 1; attempt <= throttleRules.failuresBeforeLockout + 1; attempt++) {
@@ -124,7 +116,7 @@ test('a successful sign-in clears the count of wrong passwords', async () => {
   const email = 'clears.count@example.com'
   const password = 'clears-count-right-password'
   await addAccount(signin.context.db, { email, password })
-  const first = new HttpSession()
+  const first = browser()
   const { page, flow } = await startJourney(first, config, redirectUri)
   for (let attempt = 1; attempt < throttleRules.failuresBeforeLockout; attempt++) {
     assert.equal((await signInAt(first, page, email, `wrong-${attempt}-password`)).status, 400)
@@ -132,7 +124,7 @@ test('a successful sign-in clears the count of wrong passwords', async () => {
   await expectSignedIn(first, await signInAt(first, page, email, password), email, flow)
 
   // Without the reset, the first of these would be the fifth failure in a row and lock.
-  const second = new HttpSession()
+  const second = browser()
   const again = await startJourney(second, config, redirectUri)
   for (let attempt = 1; attempt < throttleRules.failuresBeforeLockout; attempt++) {
     assert.equal((await signInAt(second, again.page, email, `wrong-again-${attempt}`)).status, 400, `failure ${attempt} after success`)
@@ -144,7 +136,7 @@ test('sign-ins, failures and lockouts are audited, and the audit trail never hol
   const password = 'audit-right-password-5678'
   const wrong = 'audit-wrong-password-1234'
   const account = await addAccount(signin.context.db, { email, password })
-  const http = new HttpSession()
+  const http = browser()
   const { page, flow } = await startJourney(http, config, redirectUri)
   for (let attempt = 1; attempt <= throttleRules.failuresBeforeLockout + 1; attempt++) await signInAt(http, page, email, wrong)
   clock.advanceSeconds(15 * 60)
@@ -170,7 +162,7 @@ test('signing in gives the browser a new session id (no fixation)', async () => 
   const email = 'fixation.check@example.com'
   const password = 'fixation-check-password'
   await addAccount(signin.context.db, { email, password })
-  const http = new HttpSession()
+  const http = browser()
   const { page, flow, base } = await startJourney(http, config, redirectUri)
   const before = http.cookie('signin-session', base)
   assert.ok(before, 'the sign-in page starts a session')
@@ -181,29 +173,25 @@ test('signing in gives the browser a new session id (no fixation)', async () => 
   await expectSignedIn(http, response, email, flow)
 })
 
-test('an unknown address takes about as long as a wrong password for a real account (one hash either way)', async () => {
-  const email = 'timing.check@example.com'
-  await addAccount(signin.context.db, { email, password: 'timing-check-right-password' })
-  const http = new HttpSession()
-  const { page } = await startJourney(http, config, redirectUri)
-  const timed = async (address: string) => {
-    const started = performance.now()
-    const response = await signInAt(http, page, address, 'timing-check-wrong-password')
-    assert.equal(response.status, 400)
-    return performance.now() - started
+// How long each takes is measured by the benchmark, not here (a wall-clock test on a shared
+// machine ranged from 18 to 916 ms and proved little). Here, the structure that makes the
+// times equal: an unknown address spends one password hash, as a wrong password does.
+test('an unknown address spends a password hash as a wrong password does: with no hash free, both are refused as busy', async (t) => {
+  const people = await Promise.all(Array.from({ length: 8 }, () => person('hash.check')))
+  const unknown = people.map((someone) => `no.account.${someone.email}`)
+  // One hash at a time and none waiting: a burst that hashes finds the hasher busy (503).
+  limitPasswordHashing({ concurrency: 1, maxWaiting: 0 })
+  t.after(() => limitPasswordHashing(defaultHashing))
+  const burst = async (emails: string[]) => {
+    const http = browser()
+    const { page } = await startJourney(http, config, redirectUri)
+    return (await Promise.all(emails.map((email) => signInAt(http, page, email, 'hash-check-wrong-password')))).map((r) => r.status)
   }
-  // Warm up: the first unknown address also builds the dummy hash.
-  await timed('timing.warmup@example.com')
-  const known: number[] = []
-  const unknown: number[] = []
-  for (let i = 0; i < 5; i++) {
-    await signin.context.throttle.clear(email) // stay under the lockout; the count is not what is measured
-    known.push(await timed(email))
-    unknown.push(await timed(`timing.unknown.${i}@example.com`))
+  for (const [who, statuses] of [['wrong passwords', await burst(people.map((p) => p.email))], ['unknown addresses', await burst(unknown)]] as const) {
+    assert.ok(statuses.includes(503), `${who}: none waited for a hash (${statuses.join(', ')})`)
+    assert.ok(statuses.includes(400), `${who}: ${statuses.join(', ')}`)
+    assert.deepEqual(statuses.filter((status) => status !== 400 && status !== 503), [], who)
   }
-  const ratio = median(unknown) / median(known)
-  console.warn(`sign-in timing (ms): known wrong password ${known.map(Math.round).join(', ')}; unknown address ${unknown.map(Math.round).join(', ')}; ratio ${ratio.toFixed(2)}`)
-  assert.ok(ratio > 0.5 && ratio < 2, `unknown/known median ratio ${ratio.toFixed(2)}`)
 })
 
 test('the per-IP limit: 100 failed sign-ins an hour from one address, then refused for an hour', async () => {
@@ -228,9 +216,8 @@ test('a success gives its IP reservation back: only failures count against the n
   }
 })
 
-// Last: it uses up this file's IP allowance over HTTP.
 test('over HTTP, the per-IP limit is explained plainly', async () => {
-  const http = new HttpSession()
+  const http = browser()
   const { page } = await startJourney(http, config, redirectUri)
   // The address the server sees this test client at, from the audit trail of one failure.
   assert.equal((await signInAt(http, page, 'ip.probe@example.com', 'any-password-at-all')).status, 400)
@@ -241,8 +228,3 @@ test('over HTTP, the per-IP limit is explained plainly', async () => {
   assert.deepEqual(errorSummary(response.text).map((e) => e.text), [messages.tooManyFromHere])
   assert.match(visibleText(response.text), /If you need help, email signin-support@example\.com/, 'limited: where to get help')
 })
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
