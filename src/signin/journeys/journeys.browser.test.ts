@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
-import { button, clickAndWait, expectAccessible, expectAccessibleOnce, heading, launchBrowser, openPage } from '../../../test/support/browser.ts'
+import { button, clickAndWait, expectAccessible, expectAccessibleOnce, heading, openPage } from '../../../test/support/browser.ts'
 import { expectServiceChrome } from '../../../test/support/service-chrome.ts'
-import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
-import { startTestClient, type TestClient } from '../../../test/support/test-client.ts'
+import type { TestSignin } from '../../../test/support/signin.ts'
+import type { TestClient } from '../../../test/support/test-client.ts'
+import { startBrowserRig, type BrowserRig } from '../../../test/support/browser-rig.ts'
 import { passwordMessages } from '../accounts/password-policy.ts'
 import { demoAppPersonaEmail, demoAppSecret, demoPassword } from '../../demo/personas.ts'
 import { appCodeAt } from '../accounts/authenticator-app.ts'
@@ -33,24 +34,15 @@ const newPassword = 'a long phrase nobody else would pick 2026'
 // Real time, moved on to the next 30-second step when an app's code for this one was taken.
 const clock = new RunningClock()
 
+let rig: BrowserRig
 before(async () => {
-  signin = await startTestSignin({ clock })
   // The demo accounts; their Placements client points nowhere and is not used here.
-  await seedDevelopment(signin.context.db, new Date(), { clientId: 'unused', secret: 'unused-secret-0123456789', placementsUrl: 'http://localhost:4998' })
-  const clientId = 'test-service'
-  const clientSecret = 'test-service-secret-0123456789abcdef'
-  // The service's URL (and so its redirect URI) is known once it listens; registering is a
-  // database row read at each request, so it can follow.
-  service = await startTestClient({ issuer: signin.url, clientId, clientSecret })
-  await signin.registerTestClient({ baseUrl: service.url, clientId, secret: clientSecret, name: serviceName })
-  browser = await launchBrowser()
+  rig = await startBrowserRig({ serviceName, clock, prepare: (signin) => seedDevelopment(signin.context.db, new Date(), { clientId: 'unused', secret: 'unused-secret-0123456789', placementsUrl: 'http://localhost:4998' }) })
+  signin = rig.signin
+  service = rig.service
+  browser = rig.browser
 }, { timeout: 60_000 })
-
-after(async () => {
-  await browser?.close()
-  await service?.close()
-  await signin?.close()
-}, { timeout: 60_000 })
+after(() => rig?.close(), { timeout: 60_000 })
 
 /** A Sign-in page: its heading, the service it continues to, and no errors. */
 async function expectSigninPage(page: Page, expectedHeading: string | RegExp): Promise<void> {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
-import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../../test/support/browser.ts'
+import { button, clickAndWait, expectAccessible, heading, openPage } from '../../../test/support/browser.ts'
 import { expectServiceChrome } from '../../../test/support/service-chrome.ts'
-import { startTestSignin, type TestSignin } from '../../../test/support/signin.ts'
+import type { TestSignin } from '../../../test/support/signin.ts'
 import { addAccount } from '../../../test/support/signin-pages.ts'
 import { signInInBrowser } from '../../../test/support/sign-in-steps.ts'
-import { startTestClient, type TestClient } from '../../../test/support/test-client.ts'
+import type { TestClient } from '../../../test/support/test-client.ts'
+import { startBrowserRig, type BrowserRig } from '../../../test/support/browser-rig.ts'
 import { FakeClock } from '../../platform/clock.ts'
 import { appCodeAt } from '../accounts/authenticator-app.ts'
 import { appMessages } from '../journeys/second-factor/checks.ts'
@@ -26,20 +27,14 @@ let signin: TestSignin
 let service: TestClient
 const clock = new FakeClock(new Date())
 
+let rig: BrowserRig
 before(async () => {
-  signin = await startTestSignin({ clock })
-  const clientId = 'test-service'
-  const clientSecret = 'test-service-secret-0123456789abcdef'
-  service = await startTestClient({ issuer: signin.url, clientId, clientSecret })
-  await signin.registerTestClient({ baseUrl: service.url, clientId, secret: clientSecret, name: 'Test service' })
-  browser = await launchBrowser()
+  rig = await startBrowserRig({ clock })
+  signin = rig.signin
+  service = rig.service
+  browser = rig.browser
 }, { timeout: 60_000 })
-
-after(async () => {
-  await browser?.close()
-  await service?.close()
-  await signin?.close()
-}, { timeout: 60_000 })
+after(() => rig?.close(), { timeout: 60_000 })
 
 async function expectPage(page: Page, expected: string): Promise<void> {
   assert.equal(await heading(page), expected, `on ${page.url()}`)

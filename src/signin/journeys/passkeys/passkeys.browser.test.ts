@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
-import { button, clickAndWait, expectAccessible, heading, launchBrowser, openPage } from '../../../../test/support/browser.ts'
-import { startTestSignin, type TestSignin } from '../../../../test/support/signin.ts'
+import { button, clickAndWait, expectAccessible, heading, openPage } from '../../../../test/support/browser.ts'
+import type { TestSignin } from '../../../../test/support/signin.ts'
 import { addAccount } from '../../../../test/support/signin-pages.ts'
 import { signInInBrowser } from '../../../../test/support/sign-in-steps.ts'
-import { startTestClient, type TestClient } from '../../../../test/support/test-client.ts'
+import type { TestClient } from '../../../../test/support/test-client.ts'
+import { startBrowserRig, type BrowserRig } from '../../../../test/support/browser-rig.ts'
 import { addVirtualAuthenticator } from '../../../../test/support/virtual-authenticator.ts'
 import { addMessages } from '../../your-account/passkeys.ts'
+import { challengeLimits } from '../../accounts/passkey-challenge-limit.ts'
+import { passkeySignInMessages } from './routes.ts'
 
 /**
  * Passkeys in Chromium (ADR 12), with Chrome's virtual authenticator (through the DevTools
@@ -21,20 +24,14 @@ let signin: TestSignin
 let service: TestClient
 const password = 'passkey-browser-password-long-enough'
 
+let rig: BrowserRig
 before(async () => {
-  signin = await startTestSignin()
-  const clientId = 'test-service'
-  const clientSecret = 'test-service-secret-0123456789abcdef'
-  service = await startTestClient({ issuer: signin.url, clientId, clientSecret })
-  await signin.registerTestClient({ baseUrl: service.url, clientId, secret: clientSecret, name: 'Test service' })
-  browser = await launchBrowser()
+  rig = await startBrowserRig()
+  signin = rig.signin
+  service = rig.service
+  browser = rig.browser
 }, { timeout: 60_000 })
-
-after(async () => {
-  await browser?.close()
-  await service?.close()
-  await signin?.close()
-}, { timeout: 60_000 })
+after(() => rig?.close(), { timeout: 60_000 })
 
 async function startAtService(page: Page): Promise<void> {
   await page.goto(`${service.url}/`)
@@ -161,5 +158,26 @@ test('a passkey is offered first after creating an account; without JavaScript n
     assert.ok(await button(noScript, 'Sign in').isVisible())
   } finally {
     await noScript.context().close()
+  }
+})
+
+test('after 10 passkey requests in one sign-in, the passkey button says to wait 5 minutes instead of failing silently', { timeout: 120_000 }, async () => {
+  const page = await openPage(browser, true)
+  try {
+    await startAtService(page)
+    const optionsUrl = await page.locator('form[data-passkey]').first().getAttribute('data-options-url')
+    assert.ok(optionsUrl)
+    const statuses = await page.evaluate(async ({ url, count }) => {
+      const replies = []
+      for (let i = 0; i < count; i++) replies.push((await fetch(url, { credentials: 'same-origin' })).status)
+      return replies
+    }, { url: optionsUrl, count: challengeLimits.perSession })
+    assert.deepEqual(statuses, Array(challengeLimits.perSession).fill(200))
+    await clickAndWait(page, button(page, 'Sign in with a passkey'))
+    assert.match(await page.title(), /^Error: /)
+    assert.equal(await page.locator('.govuk-error-summary a').innerText(), passkeySignInMessages.limit)
+    await expectAccessible(page, 'sign in: too many passkey requests')
+  } finally {
+    await page.context().close()
   }
 })
