@@ -41,7 +41,7 @@ export async function newPage(browser: Browser, options: { javaScript: boolean }
 }
 
 export async function expectAccessible(page: Page, label: string): Promise<void> {
-  if (contextsWithoutScripts.has(page.context())) await page.evaluate(timersForAxe)
+  if (contextsWithoutScripts.has(page.context())) await page.evaluate(showPageAsWithoutScripts)
   // Legacy mode runs axe once in the page instead of per frame plus a blank page to merge:
   // about 0.3 s instead of 1 s a check, and our pages have no cross-origin frames to miss.
   const results = await new AxeBuilder({ page }).withTags(axeTags).options({ rules: { region: { enabled: true } } }).setLegacyMode(true).analyze()
@@ -111,18 +111,26 @@ async function expectReflow(page: Page, label: string, url: string): Promise<voi
 }
 
 /**
- * axe yields between its checks with setTimeout, whose callbacks never run in a page with
- * scripting disabled (analyze() would hang). That page's own scripts never ran, so nothing of
- * its own uses timers: for axe they are replaced by ones that run the callback straight after.
- * The page is then checked as the person sees it (noscript content shown, typed values kept),
- * without a copy or a second load; axe finds the same rules and nodes as in a scripting copy.
+ * Makes a page seen without JavaScript checkable in place, as the person sees it:
+ * - axe yields between its checks with setTimeout, whose callbacks never run in a page with
+ *   scripting disabled (analyze() would hang). That page's own scripts never ran, so nothing
+ *   of its own uses timers: for axe they are replaced by ones that run the callback straight after.
+ * - axe passes over what is inside `<noscript>` (a browser running scripts never shows it),
+ *   but this person sees exactly that: each noscript element is replaced by its content.
+ * No copy and no second load; typed values are kept.
  */
-function timersForAxe(): void {
+function showPageAsWithoutScripts(): void {
   const immediate = (callback: (...args: unknown[]) => void, _ms?: number, ...args: unknown[]) => {
     void Promise.resolve().then(() => callback(...args))
     return 0
   }
   Object.assign(window, { setTimeout: immediate })
+  for (const noscript of Array.from(document.querySelectorAll('noscript'))) {
+    const content = document.createElement('template')
+    // Parsed as elements when scripting is off for the parser, else kept as text: either way, its markup.
+    content.innerHTML = noscript.children.length > 0 ? noscript.innerHTML : (noscript.textContent ?? '')
+    noscript.replaceWith(content.content)
+  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
