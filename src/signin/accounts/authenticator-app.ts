@@ -1,7 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
 import * as OTPAuth from 'otpauth'
-import QRCode from 'qrcode'
 import type { AttemptRule, ShortLivedStore } from '../../platform/short-lived-store.ts'
 import type { SigninDatabase } from '../database/schema.ts'
 
@@ -45,6 +44,8 @@ export function appCodeAt(base32: string, at: Date): string {
 /** The `otpauth://` URI an app scans, and the same as a QR code image (a data: URL, drawn on the server). */
 export async function setUpDetails(base32: string, email: string): Promise<{ uri: string, qrDataUrl: string }> {
   const uri = totp(base32, email).toString()
+  // The QR code library is loaded at the first set-up, not at start.
+  const { default: QRCode } = await import('qrcode')
   return { uri, qrDataUrl: await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, width: 200 }) }
 }
 

@@ -1,8 +1,6 @@
-import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON
+import type {
+  AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON
 } from '@simplewebauthn/server'
-import { decodeClientDataJSON, isoBase64URL, isoUint8Array, parseAuthenticatorData } from '@simplewebauthn/server/helpers'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { ShortLivedStore } from '../../platform/short-lived-store.ts'
 import type { SigninDatabase } from '../database/schema.ts'
@@ -26,6 +24,18 @@ export const passkeyRules = {
 
 export interface RelyingParty { rpID: string, origin: string, name: string }
 
+/**
+ * SimpleWebAuthn (and the ASN.1, CBOR and X.509 code under it) is loaded at the first
+ * ceremony, not at start: a node that never sees a passkey does not hold it in memory
+ * (docs/performance.md, Memory).
+ */
+const webAuthn = () => import('@simplewebauthn/server')
+
+const base64url = {
+  fromBytes: (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url'),
+  toBytes: (text: string) => new Uint8Array(Buffer.from(text, 'base64url'))
+}
+
 export function relyingParty(publicUrl: string, name: string): RelyingParty {
   const url = new URL(publicUrl)
   return { rpID: url.hostname, origin: url.origin, name }
@@ -39,7 +49,7 @@ const challengeKey = (challenge: string) => `passkey-challenge:${challenge}`
 
 /** The WebAuthn user handle: the account's id, which says nothing about the person. */
 export function userHandleOf(accountId: string): Uint8Array<ArrayBuffer> {
-  return isoUint8Array.fromUTF8String(accountId) as Uint8Array<ArrayBuffer>
+  return new TextEncoder().encode(accountId)
 }
 
 /** The default name: "Passkey added 29 November 2026". */
@@ -66,6 +76,7 @@ async function passkeyIdsOf(db: Db, accountId: string): Promise<string[]> {
  * authenticator cannot be added twice). `binding` names the session that may answer.
  */
 export async function registrationOptions(db: Db, store: ShortLivedStore, rp: RelyingParty, account: { id: string, email: string, name: string }, binding: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const { generateRegistrationOptions } = await webAuthn()
   const options = await generateRegistrationOptions({
     rpName: rp.name, rpID: rp.rpID,
     userID: userHandleOf(account.id), userName: account.email, userDisplayName: account.name,
@@ -84,6 +95,7 @@ export async function registrationOptions(db: Db, store: ShortLivedStore, rp: Re
  * with no account, any passkey for Sign-in the authenticator holds (discoverable).
  */
 export async function authenticationOptions(db: Db, store: ShortLivedStore, rp: RelyingParty, binding: string, accountId?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const { generateAuthenticationOptions } = await webAuthn()
   const options = await generateAuthenticationOptions({
     rpID: rp.rpID,
     allowCredentials: accountId ? (await passkeyIdsOf(db, accountId)).map((id) => ({ id })) : [],
@@ -108,9 +120,9 @@ function parseCredential<T extends { id: string, response: { clientDataJSON: str
 
 /** Takes the challenge the answer signed: only once, only by the session it was made for. */
 async function takeChallenge(store: ShortLivedStore, credential: { response: { clientDataJSON: string } }, purpose: Purpose, binding: string): Promise<{ challenge: string, kept: KeptChallenge } | undefined> {
-  let challenge: string
+  let challenge: unknown
   try {
-    challenge = decodeClientDataJSON(credential.response.clientDataJSON).challenge
+    challenge = (JSON.parse(Buffer.from(credential.response.clientDataJSON, 'base64url').toString('utf8')) as { challenge?: unknown }).challenge
   } catch {
     return undefined
   }
@@ -132,12 +144,13 @@ export async function verifyNewPasskey(store: ShortLivedStore, rp: RelyingParty,
   const taken = await takeChallenge(store, credential, 'register', binding)
   if (!taken || taken.kept.accountId !== accountId) return { ok: false, reason: 'challenge' }
   try {
+    const { verifyRegistrationResponse } = await webAuthn()
     const verification = await verifyRegistrationResponse({
       response: credential, expectedChallenge: taken.challenge, expectedOrigin: rp.origin, expectedRPID: rp.rpID, requireUserVerification: true
     })
     if (!verification.verified) return { ok: false, reason: 'invalid' }
     const { credential: made } = verification.registrationInfo
-    return { ok: true, passkey: { credentialId: made.id, publicKey: isoBase64URL.fromBuffer(made.publicKey), signCount: made.counter } }
+    return { ok: true, passkey: { credentialId: made.id, publicKey: base64url.fromBytes(made.publicKey), signCount: made.counter } }
   } catch {
     return { ok: false, reason: 'invalid' }
   }
@@ -185,15 +198,16 @@ export async function checkPasskey(db: Kysely<SigninDatabase>, store: ShortLived
   if (!factor?.public_key) return { result: 'refused', reason: 'unknown' }
   const refused = (reason: Refusal): PasskeyCheck => ({ result: 'refused', reason, accountId: factor.account_id, factorId: factor.id })
   const handle = credential.response.userHandle
-  if (handle && handle !== isoBase64URL.fromBuffer(userHandleOf(factor.account_id))) return refused('invalid')
+  if (handle && handle !== base64url.fromBytes(userHandleOf(factor.account_id))) return refused('invalid')
   const stored = Number(factor.sign_count ?? 0)
   let newCount: number
   try {
     // The library's own counter check is switched off (0): ours below tells a copied key from a bad signature.
+    const { verifyAuthenticationResponse } = await webAuthn()
     const verification = await verifyAuthenticationResponse({
       response: credential, expectedChallenge: taken.challenge, expectedOrigin: rp.origin, expectedRPID: rp.rpID,
       requireUserVerification: true,
-      credential: { id: credential.id, publicKey: isoBase64URL.toBuffer(factor.public_key), counter: 0 }
+      credential: { id: credential.id, publicKey: base64url.toBytes(factor.public_key), counter: 0 }
     })
     if (!verification.verified) return refused('invalid')
     newCount = verification.authenticationInfo.newCounter
@@ -207,11 +221,6 @@ export async function checkPasskey(db: Kysely<SigninDatabase>, store: ShortLived
     .executeTakeFirst()
   if (Number(moved.numUpdatedRows) !== 1) return refused('cloned')
   return { result: 'correct', accountId: factor.account_id, factorId: factor.id, name: factor.label }
-}
-
-/** The sign count an answer carries (tests and diagnostics). */
-export function signCountOf(authenticatorDataBase64url: string): number {
-  return parseAuthenticatorData(isoBase64URL.toBuffer(authenticatorDataBase64url)).counter
 }
 
 export interface PasskeySummary { id: string, name: string, addedAt: Date, lastUsedAt: Date | null }
