@@ -15,7 +15,7 @@ import { RunningClock } from '../../../test/support/running-clock.ts'
 import { addAccount } from '../../../test/support/signin-pages.ts'
 import { appMessages, recoveryMessages } from './second-factor/routes.ts'
 import { seedDevelopment } from '../seed.ts'
-import { codeMessages } from './shared/code-step.ts'
+import { codeMessages } from './steps/code-step.ts'
 import { messages as signInMessages } from './sign-in/routes.ts'
 
 /**

@@ -5,7 +5,7 @@ import { normaliseEmail } from '../accounts/accounts.ts'
 import { changeEmailAddress } from '../accounts/actions.ts'
 import { proveEmailChangeCode, sendEmailChangeCode } from '../accounts/code-actions.ts'
 import type { SigninContext } from '../context.ts'
-import { enterEmailedCode, sendCodeOrShowLimit } from '../journeys/shared/code-step.ts'
+import { enterEmailedCode, sendCodeOrShowLimit } from '../journeys/steps/code-step.ts'
 
 /**
  * Changing the email address (docs/journeys.md "Your account", ADR 13):

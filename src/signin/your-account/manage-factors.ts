@@ -8,7 +8,7 @@ import { replaceRecoveryCodes } from '../accounts/recovery-codes.ts'
 import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { secondFactorChanged } from '../emails.ts'
-import { codeInputProblem } from '../journeys/shared/code-step.ts'
+import { codeInputProblem } from '../journeys/steps/code-step.ts'
 import { appMessages } from '../journeys/second-factor/checks.ts'
 import { requireRecentSignInWithApp } from './sign-in-again.ts'
 

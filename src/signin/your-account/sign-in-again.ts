@@ -9,7 +9,7 @@ import { recordAudit } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { accountChangeCode } from '../emails.ts'
 import { proveSignInCode, sendSignInCode } from '../accounts/code-actions.ts'
-import { enterEmailedCode, sendCodeOrShowLimit } from '../journeys/shared/code-step.ts'
+import { enterEmailedCode, sendCodeOrShowLimit } from '../journeys/steps/code-step.ts'
 import { chooseFactor, proveAppCode, proveRecoveryCode, type Proof, type Prover } from '../journeys/second-factor/checks.ts'
 import { passkeyMessages } from '../journeys/passkeys/routes.ts'
 import { factorNames } from '../journeys/second-factor/routes.ts'
@@ -20,7 +20,7 @@ import { checkAccountPassword } from './password-check.ts'
  * a change more than 15 minutes after the session's sign-in asks for the password and
  * then the account's usual second factor (its strongest; the person may choose another),
  * with the very checks, lockouts and audit events of a sign-in (journeys/second-factor/
- * checks.ts; an emailed code: journeys/shared/code-step.ts and accounts/code-actions.ts),
+ * checks.ts; an emailed code: journeys/steps/code-step.ts and accounts/code-actions.ts),
  * then goes back to the change page asked for. What was typed into that page is not kept:
  * the page opens afresh.
  *

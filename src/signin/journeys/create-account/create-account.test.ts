@@ -7,7 +7,7 @@ import { uniqueWord } from '../../../../test/support/builders.ts'
 import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, comparablePage, errorSummary, inputValue, pageTitle, startJourney, visibleText, type StartedJourney } from '../../../../test/support/signin-pages.ts'
 import { passwordMessages } from '../../accounts/password-policy.ts'
-import { codeMessages } from '../shared/code-step.ts'
+import { codeMessages } from '../steps/code-step.ts'
 import { appCodeAt } from '../../accounts/authenticator-app.ts'
 import { acrValues, secondFactorsOf } from '../../accounts/factors.ts'
 

@@ -5,7 +5,7 @@ import { finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../
 import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, comparablePage, errorSummary, inputValue, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { throttleRules } from '../../accounts/sign-in-throttle.ts'
-import { codeMessages } from '../shared/code-step.ts'
+import { codeMessages } from '../steps/code-step.ts'
 import { messages as signInMessages } from '../sign-in/routes.ts'
 import { passSecondFactor } from '../../../../test/support/second-factor.ts'
 

@@ -7,7 +7,7 @@ import type { SecondFactor } from '../../accounts/factors.ts'
 import { normaliseRecoveryCode, recoveryRules, useRecoveryCode } from '../../accounts/recovery-codes.ts'
 import { recordAudit } from '../../audit.ts'
 import type { SigninContext } from '../../context.ts'
-import { codeInputProblem, sendCodeOrShowLimit } from '../shared/code-step.ts'
+import { codeInputProblem, sendCodeOrShowLimit } from '../steps/code-step.ts'
 
 /**
  * Checking a second factor (ADR 10), the same wherever it is asked for: at sign-in (the

@@ -7,7 +7,7 @@ import { proveSignInCode, sendSignInCode as sendCode } from '../../accounts/code
 import { acrSatisfies, acrValues, authenticationResult, factorsToOffer, secondFactorsOf, targetAcr, type ProvenMethod, type SecondFactor } from '../../accounts/factors.ts'
 import type { SigninContext } from '../../context.ts'
 import { signInCode } from '../../emails.ts'
-import { codeInputProblem, enterEmailedCode, sendCodeOrShowLimit } from '../shared/code-step.ts'
+import { codeInputProblem, enterEmailedCode, sendCodeOrShowLimit } from '../steps/code-step.ts'
 import { appMessages, chooseFactor, proveAppCode, proveRecoveryCode, type Prover } from './checks.ts'
 import { field } from '../../../platform/validation.ts'
 import { emailContext, finishSignIn, originOf, renewSession, requireStep, saveJourney, type Journey } from '../journey.ts'

@@ -8,7 +8,7 @@ import { signinTestHarness } from '../../../../test/support/signin.ts'
 import { addAccount, fieldError, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { codeRules } from '../../accounts/emailed-codes.ts'
 import { acrValues, supportedAcrValues } from '../../accounts/factors.ts'
-import { codeMessages } from '../shared/code-step.ts'
+import { codeMessages } from '../steps/code-step.ts'
 
 // The second factor over real HTTP (ADR 10, docs/security.md "second factor"): after a
 // correct password an emailed code, with its limits; acr and amr in the ID token and
