@@ -4,7 +4,7 @@ import { csrfFrom, HttpSession } from '../../../test/support/http-client.ts'
 import { followToCallbackOrPage, submit } from '../../../test/support/oidc-flow.ts'
 import { passSecondFactor } from '../../../test/support/second-factor.ts'
 import { signinTestHarness } from '../../../test/support/signin.ts'
-import { addAccount, errorSummary, pageTitle, startJourney, visibleText } from '../../../test/support/signin-pages.ts'
+import { errorSummary, pageTitle, startJourney, visibleText } from '../../../test/support/signin-pages.ts'
 import { SoftPasskey } from '../../../test/support/soft-passkey.ts'
 import { passkeyMessages } from '../journeys/passkeys/routes.ts'
 import { recentSignInMinutes } from './sign-in-again.ts'
@@ -12,19 +12,16 @@ import { recentSignInMinutes } from './sign-in-again.ts'
 // Passkeys in Your account over real HTTP (ADR 12, docs/security.md "passkeys"): add one
 // (the first with recovery codes, shown once), see them listed with when they were added
 // and last used, remove one; both need a recent sign-in, and each is emailed and audited.
-const { signin, config, clock, redirectUri } = await signinTestHarness({ serviceUrl: 'http://localhost:4997' })
+const { signin, config, clock, redirectUri, person } = await signinTestHarness({ serviceUrl: 'http://localhost:4997' })
 const origin = new URL(signin.context.config.publicUrl).origin
 
-let people = 0
 async function signedInPerson(name: string) {
-  const email = `${name}.${++people}@example.com`
-  const password = `${name}-password-long-enough`
-  const account = await addAccount(signin.context.db, { email, password })
+  const { email, password, id } = await person(name)
   const http = new HttpSession()
   const { page } = await startJourney(http, config, redirectUri)
   const callback = await followToCallbackOrPage(http, await passSecondFactor(http, await submit(http, page, page.url, { email, password })), redirectUri)
   assert.ok(callback.url.startsWith(`${redirectUri}?`))
-  return { email, id: account.id, http }
+  return { email, id, http }
 }
 
 /** Signs in again in the same browser with a passkey alone (a new Sign-in session at the phishing-resistant level). */

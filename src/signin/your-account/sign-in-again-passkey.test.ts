@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { csrfFrom, type HttpSession } from '../../../test/support/http-client.ts'
 import { signinTestHarness } from '../../../test/support/signin.ts'
-import { addAccount, errorSummary, pageTitle } from '../../../test/support/signin-pages.ts'
+import { errorSummary, pageTitle } from '../../../test/support/signin-pages.ts'
 import { SoftPasskey } from '../../../test/support/soft-passkey.ts'
 import { signedInBrowser } from '../../../test/support/your-account.ts'
 import { signinRelyingParty } from '../accounts/passkey-actions.ts'
@@ -13,15 +13,12 @@ import { passkeyMessages } from '../journeys/passkeys/routes.ts'
 // signing in again", ADR 17): offered first when the account has one, alone (no password),
 // checked as at sign-in (challenge taken once, bound to this account and Sign-in session;
 // user verification; origin), and strong enough to add another passkey afterwards.
-const { signin, config, clock, redirectUri } = await signinTestHarness({ serviceUrl: 'http://localhost:4996' })
+const { signin, config, clock, redirectUri, person } = await signinTestHarness({ serviceUrl: 'http://localhost:4996' })
 const origin = new URL(signin.context.config.publicUrl).origin
 
-let people = 0
 /** Signed in with a password and an emailed code, a first passkey added, then 16 minutes pass. */
 async function stalePersonWithPasskey(name: string) {
-  const email = `${name}.${++people}@example.com`
-  const password = `${name}-password-long-enough`
-  const account = await addAccount(signin.context.db, { email, password })
+  const { email, password, id } = await person(name)
   const http = await signedInBrowser(config, redirectUri, { email, password })
   const key = new SoftPasskey({ signCount: 1 })
   const page = await http.get(`${signin.url}/account/passkeys/add`)
@@ -30,7 +27,7 @@ async function stalePersonWithPasskey(name: string) {
   const added = await http.post(`${signin.url}/account/passkeys/add`, { _csrf: csrfFrom(page.text), name: 'Laptop', response: JSON.stringify(key.register(options, { origin })) })
   assert.equal(added.headers.get('location'), '/account/passkeys/recovery-codes')
   clock.advanceSeconds(16 * 60)
-  return { email, id: account.id, http, key }
+  return { email, id, http, key }
 }
 
 /** Opens the sign-in again page on the way to `path`, and asks for a passkey challenge there. */

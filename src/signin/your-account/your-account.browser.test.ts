@@ -54,6 +54,14 @@ async function code(email: string): Promise<string> {
   return found
 }
 
+/** From the test service's start page, through Sign-in (password and emailed code), back to the service. */
+async function signInAtService(page: Page, email: string, password: string): Promise<void> {
+  await page.goto(`${service.url}/`)
+  await clickAndWait(page, page.getByRole('link', { name: 'Sign in', exact: true }))
+  await signInInBrowser(page, { email, password }, () => code(email))
+  await page.waitForURL(`${service.url}/`)
+}
+
 async function secretOnPage(page: Page): Promise<string> {
   return (await page.locator('#secret-key').innerText()).replace(/\s/g, '')
 }
@@ -71,10 +79,7 @@ for (const javaScript of [true, false]) {
         const newEmail = `zed.moved.${tag}@example.org`
         const password = 'the password of this account 2026'
         await addAccount(signin.context.db, { email, password, givenName: 'Zed', familyName: 'Changes' }, clock.now())
-        await page.goto(`${service.url}/`)
-        await clickAndWait(page, page.getByRole('link', { name: 'Sign in', exact: true }))
-        await signInInBrowser(page, { email, password }, () => code(email))
-        await page.waitForURL(`${service.url}/`)
+        await signInAtService(page, email, password)
 
         // Change the email address.
         await page.goto(`${signin.url}/account`)
@@ -187,10 +192,7 @@ it('signs in again with a passkey alone after 16 minutes, back to adding a passk
     const email = 'pia.passkey.again@example.com'
     const password = 'the password of the passkey account 2026'
     await addAccount(signin.context.db, { email, password, givenName: 'Pia', familyName: 'Again' }, clock.now())
-    await page.goto(`${service.url}/`)
-    await clickAndWait(page, page.getByRole('link', { name: 'Sign in', exact: true }))
-    await signInInBrowser(page, { email, password }, () => code(email))
-    await page.waitForURL(`${service.url}/`)
+    await signInAtService(page, email, password)
     await page.goto(`${signin.url}/account/passkeys/add`)
     await page.locator('#name').fill('Laptop')
     await clickAndWait(page, button(page, 'Create a passkey'))

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { csrfFrom, HttpSession, type HttpResponse } from '../../../../test/support/http-client.ts'
 import { beginFlow, finishFlow, followToCallbackOrPage, submit, type Flow } from '../../../../test/support/oidc-flow.ts'
 import { signinTestHarness } from '../../../../test/support/signin.ts'
-import { addAccount, errorSummary, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
+import { errorSummary, pageTitle, startJourney, visibleText } from '../../../../test/support/signin-pages.ts'
 import { SoftPasskey } from '../../../../test/support/soft-passkey.ts'
 import { addConfirmedApp, appCodeAt, newAppSecret } from '../../accounts/authenticator-app.ts'
 import { acrValues } from '../../accounts/factors.ts'
@@ -15,15 +15,12 @@ import { passkeyMessages, passkeySignInMessages } from './routes.ts'
 // authenticator: added when a service asks for a phishing-resistant sign-in, used as the
 // second factor and alone; a look-alike origin or RP ID, a replayed answer and a sign
 // count that did not go up are all refused.
-const { signin, config, clock, redirectUri } = await signinTestHarness({ serviceUrl: 'http://localhost:4998' })
+const { signin, config, clock, redirectUri, person: newPerson } = await signinTestHarness({ serviceUrl: 'http://localhost:4998' })
 const origin = new URL(signin.context.config.publicUrl).origin
 
-let people = 0
 async function person(name: string) {
-  const email = `${name}.${++people}@example.com`
-  const password = `${name}-password-long-enough`
-  const account = await addAccount(signin.context.db, { email, password })
-  return { email, password, accountId: account.id }
+  const { email, password, id } = await newPerson(name)
+  return { email, password, accountId: id }
 }
 
 async function finish(http: HttpSession, response: HttpResponse, flow: Flow) {
