@@ -6,7 +6,7 @@ import { migrate, openDatabase } from '../../src/platform/database.ts'
 import { placementsMigrations } from '../../src/placements/database/migrations.ts'
 import type { PlacementsDatabase } from '../../src/placements/database/schema.ts'
 import { recordSignIn } from '../../src/placements/domain/sign-in.ts'
-import { wordCounts } from '../../src/placements/domain/name-search.ts'
+import { trigramCounts } from '../../src/placements/domain/name-search.ts'
 import { findOrganisation, membersOf } from '../../src/placements/domain/users.ts'
 import { auditPageSize } from '../../src/placements/pages/support/audit.ts'
 import { auditTrail, searchOrganisations } from '../../src/placements/pages/support/queries.ts'
@@ -91,7 +91,7 @@ async function open(signinUrl: string, placementsUrl: string, size: DatasetSize,
   await sql`analyze`.execute(placements)
   const organisations = await placements.selectFrom('organisations').select(['id', 'name', 'urn', 'ukprn', 'provider_code']).execute()
   // The name search's word counts (ADR 20), counted in the background on first use, as a running service has them.
-  for (let turn = 0; turn < 1000 && wordCounts(placements).organisations === 0; turn++) await new Promise((resolve) => setTimeout(resolve, 10))
+  for (let turn = 0; turn < 1000 && trigramCounts(placements).organisations === 0; turn++) await new Promise((resolve) => setTimeout(resolve, 10))
   const { total } = await auditTrail(placements, 1, 0)
   const { rows: [ends] } = await sql<{ middle: string }>`select ((min(seq) + max(seq)) / 2)::text as middle from audit_events`.execute(placements)
   return { signin, placements, operations: operations(signin, placements, size, organisations, Math.max(1, Math.ceil(total / auditPageSize)), ends!.middle), notices }
