@@ -77,5 +77,16 @@ export const placementsMigrations: Record<string, Migration> = {
       await sql`alter index organisations_name_trigram set (fastupdate = off)`.execute(db)
       await sql`select gin_clean_pending_list('organisations_name_trigram')`.execute(db)
     }
+  },
+  // An organisation's users page from indexes alone (ADR 25): its memberships by
+  // organisation with the user's id in the index, and each member's listed columns beside
+  // the id. With 1,000,000 users the table is larger than PostgreSQL's buffers; reading
+  // each member's row cost two scattered pages (index leaf and table) where this costs one.
+  '0008-users-page-from-indexes': {
+    async up(db: Kysely<unknown>) {
+      await sql`create index memberships_organisation_user on memberships (organisation_id, user_id)`.execute(db)
+      await sql`drop index memberships_organisation`.execute(db)
+      await sql`create index users_listed on users (id) include (family_name, given_name, email)`.execute(db)
+    }
   }
 }

@@ -2,18 +2,19 @@ import { sql, type Kysely } from 'kysely'
 import type { PlacementsDatabase } from '../database/schema.ts'
 
 /**
- * Which parts of a search term the trigram index should be asked for (ADR 20). A part
- * of a school's name nearly always holds a word that thousands of names share
- * ("primary", "school"); asked for every trigram, the index walks each of their long
- * lists. Asked only for the term's rare words, it reads a few short ones, and the whole
- * term is checked on the rows it finds: the answer is the same, since every part is a
- * piece of the term itself.
+ * Which pieces of a search term the trigram index should be asked for (ADR 20, ADR 25).
+ * The index keeps, for each trigram, the list of names that have it; asked for a term, it
+ * reads the list of every trigram in it. A part of a school's name nearly always holds a
+ * word that thousands of names share ("primary", "school"), whose lists are long. Asked
+ * for a few pieces of the term whose trigrams are rare, it reads a few short lists, and
+ * the whole term is checked on the rows they leave: the answer is the same, since every
+ * piece is a piece of the term itself.
  */
 
-/** How many organisations' names have each word: a hint for choosing, never for answering. */
-export interface WordCounts {
+/** In how many organisations' names each trigram is (estimated): a hint for choosing, never for answering. */
+export interface TrigramCounts {
   organisations: number
-  words: Map<string, number>
+  trigrams: Map<string, number>
 }
 
 /** The search's normal form: lower case, one kind of apostrophe (as the index's expression). */
@@ -23,59 +24,102 @@ export function normaliseName(text: string): string {
 
 const word = /[\p{L}\p{N}]+/gu
 
+/** One trigram pg_trgm reads from `%text%`, which word of the text it is from, and the shortest piece of the text that gives it. */
+interface TermTrigram { trigram: string, word: number, piece: string }
+
 /**
- * The pieces of `term` (normalised) to give the index: its two rarest words, when together
- * they narrow the names to a hundredth or fewer, each with the separator either side of
- * it in the term, so the index sees where a word starts or ends. The first word of the term may be the
- * end of a longer word, the last the start of one, a lone word any part of one: each is
- * counted as what it could be. Empty: no word is rare, so ask for the whole term.
+ * The trigrams pg_trgm takes from a LIKE pattern `%text%`: each word, with two spaces
+ * before it when a separator precedes it in the text (so it starts a word in the name) and
+ * one after when a separator follows (so it ends one), cut into threes.
  */
-export function rarePieces(term: string, counts: WordCounts): string[] {
-  const tokens = [...term.matchAll(word)]
-  const estimates = tokens.map((token) => {
-    const text = token[0]
+export function likeTrigrams(text: string): TermTrigram[] {
+  const found: TermTrigram[] = []
+  for (const [index, token] of [...text.matchAll(word)].entries()) {
     const start = token.index
-    const end = start + text.length
-    // A separator before it in the term: it starts a word in the name too; after it, it ends one.
-    const wholeStart = start > 0
-    const wholeEnd = end < term.length
-    let n = 0
-    for (const [known, count] of counts.words) {
-      const fits = wholeStart && wholeEnd ? known === text : wholeStart ? known.startsWith(text) : wholeEnd ? known.endsWith(text) : known.includes(text)
-      if (fits) n += count
+    const end = start + token[0].length
+    const before = start > 0
+    const after = end < text.length
+    const padded = (before ? '  ' : '') + token[0] + (after ? ' ' : '')
+    // Padded position p is text position p + shift; both leading spaces stand for the one separator.
+    const shift = start - (before ? 2 : 0)
+    for (let at = 0; at + 3 <= padded.length; at++) {
+      const piece = text.slice(Math.max(before ? start - 1 : start, at + shift), Math.min(after ? end + 1 : end, at + 3 + shift))
+      found.push({ trigram: padded.slice(at, at + 3), word: index, piece })
     }
-    return { piece: term.slice(Math.max(0, start - 1), Math.min(term.length, end + 1)), n }
-  })
-  if (counts.organisations === 0) return []
-  const rarest = estimates.filter((e) => e.piece.length >= 3).sort((a, b) => a.n - b.n).slice(0, 2)
-  // Worth it only when the rows found are few (words taken as independent): the whole
-  // term's trigrams, intersected in the index, narrow better than one middling word.
-  const found = rarest.reduce((rows, e) => rows * (e.n / counts.organisations), counts.organisations)
-  if (rarest.length === 0 || found > Math.max(20, counts.organisations / 100)) return []
-  return rarest.length === 1 && rarest[0]!.piece === term ? [] : rarest.map((e) => e.piece)
+  }
+  return found
+}
+
+// Reading one name's entry in a trigram's list costs far less than checking one candidate
+// row for the whole term (measured: a few nanoseconds against a few microseconds).
+const rowCostInListEntries = 100
+
+/**
+ * The pieces of `term` (normalised) to give the index, or none to give it the whole term.
+ * Each word of the term offers its piece with the rarest trigram; words are taken rarest
+ * first (as independent) while the rows a piece would rule out are worth more than the
+ * lists it adds, and the pieces are used when that is much cheaper than the whole term.
+ */
+export function rarePieces(term: string, counts: TrigramCounts): string[] {
+  const names = counts.organisations
+  if (names === 0) return []
+  const estimate = (trigram: string) => counts.trigrams.get(trigram) ?? 0
+  const listsOf = (text: string) => likeTrigrams(text).reduce((sum, t) => sum + estimate(t.trigram), 0)
+  const best = new Map<number, { piece: string, rows: number, lists: number }>()
+  for (const { trigram, word: index, piece } of likeTrigrams(term)) {
+    const candidate = { piece, rows: estimate(trigram), lists: listsOf(piece) }
+    const known = best.get(index)
+    if (!known || candidate.rows < known.rows || (candidate.rows === known.rows && candidate.lists < known.lists)) best.set(index, candidate)
+  }
+  const words = [...best.values()].sort((a, b) => a.rows - b.rows)
+  const wholeRows = words.reduce((rows, w) => rows * (w.rows / names), names)
+  const wholeCost = listsOf(term) + rowCostInListEntries * wholeRows
+  let rows = names
+  let lists = 0
+  const chosen: string[] = []
+  for (const w of words) {
+    const narrowed = rows * (w.rows / names)
+    if (w.lists >= rowCostInListEntries * (rows - narrowed)) continue
+    chosen.push(w.piece)
+    rows = narrowed
+    lists += w.lists
+  }
+  // Each candidate row is then checked for each piece and the term, not the term alone:
+  // worth it only when the estimate at least halves the whole term's work.
+  const cost = lists + rowCostInListEntries * rows
+  return chosen.length > 0 && 2 * cost < wholeCost && !(chosen.length === 1 && chosen[0] === term) ? chosen : []
 }
 
 const refreshAfterMs = 10 * 60_000
-const cache = new WeakMap<object, { at: number, counts: WordCounts, refreshing: boolean }>()
-const noCounts: WordCounts = { organisations: 0, words: new Map() }
+const cache = new WeakMap<object, { at: number, counts: TrigramCounts, refreshing: boolean }>()
+const noCounts: TrigramCounts = { organisations: 0, trigrams: new Map() }
 
-async function countWords(db: Kysely<PlacementsDatabase>): Promise<WordCounts> {
+async function countTrigrams(db: Kysely<PlacementsDatabase>): Promise<TrigramCounts> {
   // ts_stat: every name's words (PostgreSQL's own parser) and in how many names each is, in C:
-  // 0.2–0.3 s for 30,000 names on a busy machine, against 1 s or more for regexp_split_to_table.
+  // 0.1–0.3 s for 30,000 names, against 0.5 s for counting pg_trgm's own show_trgm of each name.
   const { rows } = await sql<{ word: string, n: number }>`
     select word, ndoc as n from ts_stat(${"select to_tsvector('simple', replace(lower(name), '’', '''')) from organisations"})`.execute(db)
   const total = await db.selectFrom('organisations').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
-  return { organisations: Number(total.n), words: new Map(rows.map((row) => [row.word, row.n])) }
+  return countsFromWords(Number(total.n), rows.map((row) => [row.word, row.n]))
+}
+
+/** A trigram is in about as many names as the words that have it (a name with two such words is counted twice: an estimate). */
+export function countsFromWords(organisations: number, words: Array<[string, number]>): TrigramCounts {
+  const trigrams = new Map<string, number>()
+  for (const [known, n] of words) {
+    for (const trigram of new Set(likeTrigrams(` ${known} `).map((t) => t.trigram))) trigrams.set(trigram, (trigrams.get(trigram) ?? 0) + n)
+  }
+  return { organisations, trigrams }
 }
 
 /**
- * The word counts, kept in this process and never waited for: the first search after a
+ * The trigram counts, kept in this process and never waited for: the first search after a
  * start sends the whole term to the index while the names are counted in the background,
  * and the counts are recounted the same way once ten minutes old. Stale or missing
  * counts (a failed count is tried again on the next search) only make a search choose
  * less well, never answer differently.
  */
-export function wordCounts(db: Kysely<PlacementsDatabase>, now = Date.now()): WordCounts {
+export function trigramCounts(db: Kysely<PlacementsDatabase>, now = Date.now()): TrigramCounts {
   let entry = cache.get(db)
   if (!entry) {
     entry = { at: -Infinity, counts: noCounts, refreshing: false }
@@ -84,7 +128,7 @@ export function wordCounts(db: Kysely<PlacementsDatabase>, now = Date.now()): Wo
   if (now - entry.at >= refreshAfterMs && !entry.refreshing) {
     const counting = entry
     counting.refreshing = true
-    countWords(db).then((counts) => Object.assign(counting, { at: now, counts, refreshing: false }), () => { counting.refreshing = false })
+    countTrigrams(db).then((counts) => Object.assign(counting, { at: now, counts, refreshing: false }), () => { counting.refreshing = false })
   }
   return entry.counts
 }

@@ -72,9 +72,16 @@ export async function isSupportUser(db: Db, userId: string): Promise<boolean> {
   return (await db.selectFrom('support_users').select('user_id').where('user_id', '=', userId).executeTakeFirst()) !== undefined
 }
 
-export async function membersOf(db: Db, organisationId: string): Promise<User[]> {
+/** A member as their organisation's users page lists them. */
+export type Member = Pick<User, 'id' | 'given_name' | 'family_name' | 'email'>
+
+/**
+ * An organisation's members, by family name then given name. Only the columns the page
+ * lists, all in the indexes of migration 0008, so PostgreSQL reads no table row (ADR 25).
+ */
+export async function membersOf(db: Db, organisationId: string): Promise<Member[]> {
   return db.selectFrom('users').innerJoin('memberships', 'memberships.user_id', 'users.id')
-    .selectAll('users').where('memberships.organisation_id', '=', organisationId)
+    .select(['users.id', 'users.given_name', 'users.family_name', 'users.email']).where('memberships.organisation_id', '=', organisationId)
     .orderBy('users.family_name').orderBy('users.given_name').execute()
 }
 

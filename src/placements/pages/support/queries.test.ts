@@ -122,6 +122,21 @@ describe('organisation search with its indexes', () => {
     }
   })
 
+  test('a provider code of three letters is searched as part of a name and as a provider code together', async () => {
+    const now = new Date()
+    await db.insertInto('organisations').values([
+      { kind: 'provider', name: 'Lettered SCITT', urn: null, ukprn: '10005555', provider_code: 'QXZ', created_at: now },
+      { kind: 'school', name: 'Aqxz Academy', urn: '765433', ukprn: null, provider_code: null, created_at: now }
+    ]).execute()
+    try {
+      const { rows, total } = await searchOrganisations(db, 'qxz', 20, 0)
+      assert.deepEqual(rows.map((row) => row.name), ['Aqxz Academy', 'Lettered SCITT'])
+      assert.equal(total, 2)
+    } finally {
+      await db.deleteFrom('organisations').where((eb) => eb.or([eb('ukprn', '=', '10005555'), eb('urn', '=', '765433')])).execute()
+    }
+  })
+
   test('a name matched by many organisations: the total on every page, the pages A to Z without gaps, and a page past the end empty', async () => {
     const now = new Date()
     const word = `Pagewood${Date.now() % 100000}`

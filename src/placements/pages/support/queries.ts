@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { PlacementsAuditEvent, PlacementsDatabase } from '../../database/schema.ts'
-import { normaliseName, rarePieces, wordCounts } from '../../domain/name-search.ts'
+import { normaliseName, rarePieces, trigramCounts } from '../../domain/name-search.ts'
 import type { Organisation, User } from '../../domain/users.ts'
 
 /** The support console's reads, in one place. Its writes are the domain's actions. */
@@ -32,7 +32,7 @@ function referenceShape(term: string): 'urn' | 'ukprn' | 'provider_code' | undef
  * Organisations by name, A to Z. A search term matches part of the name (any case) or
  * exactly a URN, UKPRN or provider code. A term shaped like a reference is looked up by
  * that reference first (one unique index): when an organisation has it, that organisation
- * is the answer; otherwise the term is searched as part of a name (ADR 20).
+ * is the answer; otherwise the term is searched as part of a name (ADR 20, ADR 25).
  */
 export async function searchOrganisations(db: Db, term: string, limit: number, offset: number): Promise<PageOf<Organisation>> {
   const shape = referenceShape(term)
@@ -53,17 +53,18 @@ export async function searchOrganisations(db: Db, term: string, limit: number, o
   // The matches are found once, through the indexes (materialized: otherwise the planner
   // may walk the name index from "a" filtering each row, 19,000 rows to reach "Oakwood"),
   // counted, and the page taken from them A to Z: one query (ADR 20).
-  // Part of a name: the index is asked for the term's rare words, the rows it finds checked for the whole term.
+  // Part of a name: the index is asked for the term's rare pieces, the rows it finds checked for the whole term.
   const normalised = normaliseName(term)
-  const pieces = rarePieces(normalised, wordCounts(db))
+  const pieces = rarePieces(normalised, trigramCounts(db))
   const name = sql<string>`replace(lower(name), '’', '''')`
+  // A reference of the term's shape was looked up above, and references have the forms'
+  // shapes, so only one reference is left to ask beside the name: a provider code of three
+  // letters (the forms allow it; a term of three letters is searched as a name first).
   const matching = db.selectFrom('organisations').where((eb) => eb.or([
     pieces.length === 0
       ? eb(name, 'like', containing(normalised))
       : eb.and([...pieces.map((piece) => eb(name, 'like', containing(piece))), eb(sql<number>`strpos(${name}, ${normalised})`, '>', 0)]),
-    eb('urn', '=', term),
-    eb('ukprn', '=', term),
-    eb(sql<string>`upper(provider_code)`, '=', term.toUpperCase())
+    ...(/^[A-Za-z]{3}$/.test(term) ? [eb(sql<string>`upper(provider_code)`, '=', term.toUpperCase())] : [])
   ]))
   const rows = await db.with((cte) => cte('matches').materialized(), () => matching.selectAll())
     .selectFrom('matches').selectAll().select(sql<string>`count(*) over ()`.as('total'))
