@@ -22,6 +22,7 @@ export function useViews(app: Express, serviceDirectory: string, globals: Record
   env.addFilter('trim', trim)
   env.addExtension('RenderOnce', new RenderOnce(!reload))
   for (const loader of (env as unknown as { loaders: nunjucks.ILoaderAny[] }).loaders) memoiseResolve(loader)
+  keepImportedMacros()
   for (const [name, value] of Object.entries(globals)) env.addGlobal(name, value)
   app.set('view engine', 'njk')
   return env
@@ -77,6 +78,35 @@ interface NunjucksNodes {
   Literal: new (lineno: number, colno: number, value: unknown) => unknown
   CallExtension: new (extension: unknown, method: string, args: unknown, contentArgs: unknown[]) => unknown
 }
+
+/**
+ * `{% from "…/macro.njk" import govukButton %}` runs the imported template afresh on every
+ * render to collect its macros: the layout imports twenty, and every GOV.UK component imports
+ * more, so a page ran dozens of templates (each with its frame, context and variables) only
+ * to define the same macros again. Imported without the caller's context (the only way these
+ * templates import), what a template exports cannot depend on the page: its macros are made
+ * once per compiled template and kept with it. A template imported `with context` is run
+ * every time, as before.
+ */
+export function keepImportedMacros(): void {
+  const prototype = nunjucks.Template.prototype as unknown as { getExported: GetExported, [keptMacros]?: true }
+  if (prototype[keptMacros]) return
+  prototype[keptMacros] = true
+  const getExported = prototype.getExported
+  const kept = new WeakMap<object, Record<string, unknown>>()
+  prototype.getExported = function (this: object, ...args: unknown[]) {
+    const callback = args[0]
+    if (args.length !== 1 || typeof callback !== 'function') return getExported.apply(this, args)
+    const exported = kept.get(this)
+    if (exported) return callback(null, exported)
+    return getExported.call(this, (error: unknown, made: Record<string, unknown>) => {
+      if (!error) kept.set(this, made)
+      callback(error, made)
+    })
+  }
+}
+const keptMacros = Symbol('keptMacros')
+type GetExported = (...args: unknown[]) => unknown
 
 /**
  * GOV.UK Frontend's macros include their templates by relative path ("./template.njk"),
