@@ -40,6 +40,9 @@ export type RequestObserver = (req: http.IncomingMessage, res: http.ServerRespon
 export function observeRequests(options: RequestObserverOptions): RequestObserver {
   // Written directly rather than through pino-http, which made two child loggers (each
   // copying the logger's bindings and redaction) per request for a line whose content we choose.
+  // Its keys are fixed and none is a redacted path, so redaction could never change it; it cost
+  // about 10 µs a line (pino clones and walks every object against each path).
+  const requestLog = options.log.child({}, { redact: [] })
   return function observe(req, res, handle) {
     const started = performance.now()
     const id = requestIdFor(req.headers['x-request-id'])
@@ -59,8 +62,8 @@ export function observeRequests(options: RequestObserverOptions): RequestObserve
         ...(res.writableFinished ? {} : { aborted: true })
       }
       // Only what we choose reaches a line: never the request object itself.
-      if (error !== undefined || res.statusCode >= 500) options.log.error(line, 'request completed')
-      else options.log.info(line, 'request completed')
+      if (error !== undefined || res.statusCode >= 500) requestLog.error(line, 'request completed')
+      else requestLog.info(line, 'request completed')
       if (options.metrics) {
         const label = route.pattern() ?? fixedRouteLabel(pathOf(req)) ?? options.routeFamily?.(pathOf(req)) ?? 'unmatched'
         options.metrics.observeRequest(req.method ?? 'GET', label, res.statusCode, elapsedMs / 1000)
