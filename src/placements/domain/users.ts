@@ -1,5 +1,6 @@
-import { createQueryId, type CompiledQuery, type InferResult, type Kysely, type Selectable, type Transaction } from 'kysely'
+import { type Kysely, type Selectable, type Transaction } from 'kysely'
 import { jsonArrayFrom } from 'kysely/helpers/postgres'
+import { compiledOnce } from '../../platform/compiled-queries.ts'
 import type { PlacementsDatabase } from '../database/schema.ts'
 
 /** The queries about users, organisations and memberships, in one place. */
@@ -15,6 +16,8 @@ const uuidShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 export function isId(value: unknown): value is string {
   return typeof value === 'string' && uuidShape.test(value)
 }
+/** A stand-in id for a query compiled once. */
+const anyId = '00000000-0000-0000-0000-000000000000'
 
 export async function findUserById(db: Db, id: string): Promise<User | undefined> {
   if (!isId(id)) return undefined
@@ -23,40 +26,22 @@ export async function findUserById(db: Db, id: string): Promise<User | undefined
 
 /**
  * Who is signed in, with their organisations (by name) and whether they are a support
- * user: one query, read on every request (ADR 8). It is built and compiled once per
- * database (Kysely building it cost about as much CPU as reading its answer); each request
- * gives only the id.
+ * user: one query, read on every request (ADR 8), compiled once (ADR 22).
  */
 export async function findPrincipal(db: Db, id: string): Promise<{ user: User, organisations: Organisation[], isSupport: boolean } | undefined> {
   if (!isId(id)) return undefined
-  const { rows: [row] } = await db.executeQuery<PrincipalRow>({ ...compiledPrincipalQuery(db), parameters: [id], queryId: createQueryId() })
+  const [row] = await principalQuery(db, id)
   if (!row) return undefined
   const { is_support: isSupport, organisations, ...user } = row
   // JSON carries the timestamp as text: give it back its type.
   return { user, isSupport: isSupport === true, organisations: organisations.map((organisation) => ({ ...organisation, created_at: new Date(organisation.created_at) })) }
 }
 
-function principalQuery(db: Db, id: string) {
-  return db.selectFrom('users').selectAll('users').select((eb) => [
-    eb.exists(eb.selectFrom('support_users').select('support_users.user_id').whereRef('support_users.user_id', '=', 'users.id')).as('is_support'),
-    jsonArrayFrom(eb.selectFrom('organisations').innerJoin('memberships', 'memberships.organisation_id', 'organisations.id')
-      .selectAll('organisations').whereRef('memberships.user_id', '=', 'users.id').orderBy('organisations.name')).as('organisations')
-  ]).where('users.id', '=', id)
-}
-type PrincipalRow = InferResult<ReturnType<typeof principalQuery>>[number]
-
-const compiledPrincipalQueries = new WeakMap<Db, CompiledQuery<PrincipalRow>>()
-function compiledPrincipalQuery(db: Db): CompiledQuery<PrincipalRow> {
-  let compiled = compiledPrincipalQueries.get(db)
-  if (!compiled) {
-    const slot = '00000000-0000-0000-0000-000000000000'
-    compiled = principalQuery(db, slot).compile()
-    // The id must be the query's one parameter, or giving it alone would be wrong.
-    if (compiled.parameters.length !== 1 || compiled.parameters[0] !== slot) throw new Error('The principal query takes the id as its only parameter')
-    compiledPrincipalQueries.set(db, compiled)
-  }
-  return compiled
-}
+const principalQuery = compiledOnce((db: Db, id: string) => db.selectFrom('users').selectAll('users').select((eb) => [
+  eb.exists(eb.selectFrom('support_users').select('support_users.user_id').whereRef('support_users.user_id', '=', 'users.id')).as('is_support'),
+  jsonArrayFrom(eb.selectFrom('organisations').innerJoin('memberships', 'memberships.organisation_id', 'organisations.id')
+    .selectAll('organisations').whereRef('memberships.user_id', '=', 'users.id').orderBy('organisations.name')).as('organisations')
+]).where('users.id', '=', id), [anyId])
 
 export async function findUserByEmail(db: Db, email: string): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('email_normalised', '=', normaliseEmail(email)).executeTakeFirst()
@@ -100,10 +85,12 @@ export type Member = Pick<User, 'id' | 'given_name' | 'family_name' | 'email'>
  * lists, all in the indexes of migration 0008, so PostgreSQL reads no table row (ADR 25).
  */
 export async function membersOf(db: Db, organisationId: string): Promise<Member[]> {
-  return db.selectFrom('users').innerJoin('memberships', 'memberships.user_id', 'users.id')
-    .select(['users.id', 'users.given_name', 'users.family_name', 'users.email']).where('memberships.organisation_id', '=', organisationId)
-    .orderBy('users.family_name').orderBy('users.given_name').execute()
+  return membersQuery(db, organisationId)
 }
+
+const membersQuery = compiledOnce((db: Db, organisationId: string) => db.selectFrom('users').innerJoin('memberships', 'memberships.user_id', 'users.id')
+  .select(['users.id', 'users.given_name', 'users.family_name', 'users.email']).where('memberships.organisation_id', '=', organisationId)
+  .orderBy('users.family_name').orderBy('users.given_name'), [anyId])
 
 export async function isMember(db: Db, userId: string, organisationId: string): Promise<boolean> {
   if (!isId(organisationId) || !isId(userId)) return false
