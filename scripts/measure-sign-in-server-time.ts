@@ -19,7 +19,8 @@ import { SoftPasskey } from '../test/support/soft-passkey.ts'
  * process) waits for each answer before sending the next, so this is Sign-in's own work.
  * Two kinds, one at a time, median of ROUNDS (default 21):
  *   - passkey alone (the tests' software authenticator, P-256);
- *   - password + authenticator app (TOTP), each round a new account (a code is used once).
+ *   - password + authenticator app (TOTP), each round a new account (a code is used once),
+ *     also request by request: CPU time (median) and store round trips.
  * And the enumeration check the tests leave to here: the server-side time of the answer
  * to a wrong password for a real account, and to any password for an unknown address
  * (both should be one Argon2id verification; the tests check that structurally).
