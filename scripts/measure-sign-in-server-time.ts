@@ -1,6 +1,7 @@
 import { Server, type IncomingMessage, type ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import type { Socket } from 'node:net'
+import { PGlite } from '@electric-sql/pglite'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { addConfirmedApp, appCodeAt, newAppSecret } from '../src/signin/accounts/authenticator-app.ts'
@@ -56,6 +57,12 @@ pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unkn
   if (current) current.sql++
   return Reflect.apply(query, this, args) as unknown
 } as typeof pg.Client.prototype.query
+// On PGlite a statement is not a round trip but runs in this process: counted the same.
+const embeddedQuery = PGlite.prototype.query
+PGlite.prototype.query = function countedEmbeddedQuery(this: PGlite, ...args: Parameters<PGlite['query']>) {
+  if (current) current.sql++
+  return Reflect.apply(embeddedQuery, this, args) as ReturnType<PGlite['query']>
+} as PGlite['query']
 
 let serverMs = 0
 const emit = Server.prototype.emit
