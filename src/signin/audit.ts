@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely, QueryCreator, Transaction, UpdateQueryBuilder } from 'kysely'
 import type { SigninDatabase } from './database/schema.ts'
 import { countAuditEvent } from './metrics.ts'
 
@@ -30,7 +30,22 @@ export interface AuditEvent {
 }
 
 export async function recordAudit(db: Kysely<SigninDatabase> | Transaction<SigninDatabase>, event: AuditEvent, at: Date): Promise<void> {
-  await db.insertInto('audit_events').values({
+  await db.insertInto('audit_events').values(auditRow(event, at)).execute()
+  // The metrics of sign-ins, failures, lockouts and second factors come from here (metrics.ts).
+  countAuditEvent(event)
+}
+
+/**
+ * A change and its audit event in one statement (the change as a data-modifying `with`):
+ * atomic without a transaction, and one round trip to the database instead of four.
+ */
+export async function recordAuditWithChange<Table extends keyof SigninDatabase>(db: Kysely<SigninDatabase>, change: (db: QueryCreator<SigninDatabase>) => UpdateQueryBuilder<SigninDatabase, Table, Table, { id: string }>, event: AuditEvent, at: Date): Promise<void> {
+  await db.with('change', change).insertInto('audit_events').values(auditRow(event, at)).execute()
+  countAuditEvent(event)
+}
+
+function auditRow(event: AuditEvent, at: Date) {
+  return {
     at,
     event: event.event,
     outcome: event.outcome,
@@ -39,7 +54,5 @@ export async function recordAudit(db: Kysely<SigninDatabase> | Transaction<Signi
     client_id: event.clientId ?? null,
     ip: event.ip ?? null,
     details: JSON.stringify(event.details ?? {}) as unknown as Record<string, unknown>
-  }).execute()
-  // The metrics of sign-ins, failures, lockouts and second factors come from here (metrics.ts).
-  countAuditEvent(event)
+  }
 }

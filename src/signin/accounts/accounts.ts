@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Transaction } from 'kysely'
+import type { Kysely, QueryCreator, Selectable, Transaction } from 'kysely'
 import type { SigninDatabase } from '../database/schema.ts'
 
 export type Account = Selectable<SigninDatabase['accounts']>
@@ -45,9 +45,14 @@ export async function setPassword(db: Db, accountId: string, passwordHash: strin
 
 /** The row side of a sign-in (actions.ts `recordSignIn` is the verb). */
 export async function markSignedIn(db: Db, accountId: string, now: Date, newPasswordHash?: string): Promise<void> {
-  await db.updateTable('accounts')
+  await signedInUpdate(db, accountId, now, newPasswordHash).execute()
+}
+
+/** The update behind markSignedIn, to run inside another statement (see recordAuditWithChange). */
+export function signedInUpdate(db: QueryCreator<SigninDatabase>, accountId: string, now: Date, newPasswordHash?: string) {
+  return db.updateTable('accounts')
     .set({ last_signed_in_at: now, ...(newPasswordHash ? { password_hash: newPasswordHash } : {}) })
-    .where('id', '=', accountId).execute()
+    .where('id', '=', accountId).returning('id')
 }
 
 /**

@@ -1,8 +1,8 @@
 import { queueEmail } from '../../platform/mail/outbox.ts'
-import { recordAudit } from '../audit.ts'
+import { recordAudit, recordAuditWithChange } from '../audit.ts'
 import type { SigninContext } from '../context.ts'
 import { authenticatorAppAdded, emailAddressChanged, nameChanged, passwordChanged, passwordChangedInAccount, type EmailContext } from '../emails.ts'
-import { changeEmail, insertAccount, markSignedIn, setPassword, type Account } from './accounts.ts'
+import { changeEmail, insertAccount, markSignedIn, setPassword, signedInUpdate, type Account } from './accounts.ts'
 import { confirmApp } from './authenticator-app.ts'
 import { hashPassword, needsRehash } from './passwords.ts'
 import { replaceRecoveryCodes } from './recovery-codes.ts'
@@ -115,8 +115,7 @@ export async function recordSignIn(context: SigninContext, account: Account, fro
   // Hashes carry their parameters: raise them in code and old hashes are upgraded here.
   const upgraded = by.method === 'password' && needsRehash(account.password_hash) ? await hashPassword(by.password) : undefined
   const now = context.clock.now()
-  await context.db.transaction().execute(async (trx) => {
-    await markSignedIn(trx, account.id, now, upgraded)
-    if (by.method === 'password') await recordAudit(trx, { email: by.typedEmail, ip: from.ip, clientId: from.clientId, accountId: account.id, event: 'sign-in', outcome: 'success' }, now)
-  })
+  if (by.method === 'passkey') return markSignedIn(context.db, account.id, now, upgraded)
+  await recordAuditWithChange(context.db, (db) => signedInUpdate(db, account.id, now, upgraded),
+    { email: by.typedEmail, ip: from.ip, clientId: from.clientId, accountId: account.id, event: 'sign-in', outcome: 'success' }, now)
 }

@@ -94,11 +94,14 @@ export function factorsToOffer(factors: SecondFactor[], proven: ProvenMethod[], 
 
 /** The second factors an account can use now, strongest first. Email is always there. */
 export async function secondFactorsOf(db: Db, accountId: string): Promise<SecondFactor[]> {
-  const rows = await db.selectFrom('account_factors').select('kind')
+  // One round trip: whether a recovery code is left rides along with each factor's row.
+  const rows = await db.selectFrom('account_factors')
+    .select((eb) => ['kind', eb.exists(eb.selectFrom('recovery_codes').select('id')
+      .where('account_id', '=', accountId).where('used_at', 'is', null)).as('recovery_left')])
     .where('account_id', '=', accountId).where('confirmed_at', 'is not', null).execute()
   const hasApp = rows.some((row) => row.kind === 'authenticator-app')
   const hasPasskey = rows.some((row) => row.kind === 'passkey')
-  const recovery = (hasApp || hasPasskey) && await db.selectFrom('recovery_codes').select('id')
-    .where('account_id', '=', accountId).where('used_at', 'is', null).limit(1).executeTakeFirst()
+  // Recovery codes come with an app or a passkey: without either they are not offered.
+  const recovery = (hasApp || hasPasskey) && rows[0]!.recovery_left
   return [...(hasPasskey ? ['passkey' as const] : []), ...(hasApp ? ['authenticator-app' as const] : []), 'email-code', ...(recovery ? ['recovery-code' as const] : [])]
 }

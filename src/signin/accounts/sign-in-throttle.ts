@@ -51,9 +51,14 @@ export class SignInThrottle {
    * A reservation that is never given back counts as a failure.
    */
   async reserve(email: string, ip: string, now: Date): Promise<ThrottleReservation | ThrottleRefusal> {
-    const address = await this.#store.reserveAttempt(addressKey(email), addressRule, now)
-    if (!address.allowed) return { allowed: false, reason: 'address', retryAfterMinutes: minutesUntil(address.lockedUntil, now, throttleRules.lockoutMinutes) }
-    const network = await this.#store.reserveAttempt(ipKey(ip), ipRule, now)
+    // Both at once (one round trip); a refusal gives back what the other reserved, so the
+    // counts end as if the address were asked first and the IP address only if it allowed.
+    const [address, network] = await Promise.all([this.#store.reserveAttempt(addressKey(email), addressRule, now), this.#store.reserveAttempt(ipKey(ip), ipRule, now)])
+    if (!address.allowed) {
+      // Refused for the address: the IP address's count should not pay for it.
+      await this.#store.releaseAttempt(ipKey(ip), ipRule, now)
+      return { allowed: false, reason: 'address', retryAfterMinutes: minutesUntil(address.lockedUntil, now, throttleRules.lockoutMinutes) }
+    }
     if (!network.allowed) {
       // Refused before any check: this address's count should not pay for it.
       await this.#store.releaseAttempt(addressKey(email), addressRule, now)
@@ -68,8 +73,8 @@ export class SignInThrottle {
 
   /** The password was right: the address's failures are forgotten and the IP's reservation given back. */
   async succeeded(email: string, ip: string, now: Date): Promise<void> {
-    await this.clear(email)
-    await this.#store.releaseAttempt(ipKey(ip), ipRule, now)
+    // Two keys, neither depending on the other: sent together, one round trip.
+    await Promise.all([this.clear(email), this.#store.releaseAttempt(ipKey(ip), ipRule, now)])
   }
 
   /** Gives back both reservations of an attempt that was never checked. */

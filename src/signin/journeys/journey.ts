@@ -17,6 +17,8 @@ import type { EmailContext } from '../emails.ts'
  */
 export interface Journey {
   clientId: string
+  /** The service's name and start page, read once per journey rather than on every page. */
+  service?: { name: string, startUrl: string | undefined }
   registration?: {
     givenName: string
     familyName: string
@@ -106,8 +108,14 @@ export function loadInteraction(context: SigninContext) {
       return renderExpired(context, req, res, uid)
     }
     const clientId = String(interaction.params.client_id)
-    const row = await findClient(context.db, clientId)
-    if (!row) return renderExpired(context, req, res, uid)
+    const journey = req.session.get<Journey>(`journey:${uid}`) ?? { clientId }
+    let serviceRead = false
+    if (!journey.service) {
+      const row = await findClient(context.db, clientId)
+      if (!row) return renderExpired(context, req, res, uid)
+      journey.service = { name: row.name, startUrl: serviceStartUrl(row.metadata as ClientMetadataRow) }
+      serviceRead = true
+    }
     const clients = req.session.get<Record<string, string>>(clientsKey) ?? {}
     if (clients[uid] !== clientId) {
       // Remember the last few, so an expired request can still lead back to its service.
@@ -117,25 +125,24 @@ export function loadInteraction(context: SigninContext) {
       // map above with it, so the store remembers the service for longer.
       await context.store.set(expiredClientKey(uid), clientId, lifetimes.sessionSeconds)
     }
-    const journey = req.session.get<Journey>(`journey:${uid}`) ?? { clientId }
     const loginHint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint.slice(0, 254) : undefined
     req.signin = {
       uid,
       interaction,
       journey,
-      client: { clientId, name: row.name, startUrl: serviceStartUrl(row.metadata as ClientMetadataRow) },
+      client: { clientId, ...journey.service },
       loginHint
     }
     res.locals.uid = uid
     res.locals.base = `/interaction/${uid}`
-    res.locals.clientName = row.name
-    res.locals.serviceStartUrl = req.signin.client.startUrl
+    res.locals.clientName = journey.service.name
+    res.locals.serviceStartUrl = journey.service.startUrl
     const banner = journey.banner
     if (banner) {
       res.locals.banner = banner
       delete journey.banner
-      saveJourney(req)
     }
+    if (serviceRead || banner) saveJourney(req)
     next()
   }
 }
@@ -168,5 +175,10 @@ export async function finishSignIn(context: SigninContext, req: Request, res: Re
   req.session.unset(`journey:${uid}`)
   // New session id at sign-in (no fixation); keep only what leads back to services.
   req.session.regenerate({ [clientsKey]: req.session.get(clientsKey) })
-  await context.provider.interactionFinished(req, res, { login: { accountId, acr: result.acr, amr: result.amr } }, { mergeWithLastSubmission: false })
+  // What oidc-provider's interactionFinished does, on the interaction this request loaded
+  // already: it would read it again (its cookie's signature, a store round trip) to save it.
+  const { interaction } = req.signin
+  interaction.result = { login: { accountId, acr: result.acr, amr: result.amr } }
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000))
+  res.status(303).set({ 'Location': interaction.returnTo, 'Content-Length': '0' }).end()
 }

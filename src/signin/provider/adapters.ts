@@ -128,6 +128,19 @@ class PostgresAdapter implements Adapter {
 /** Models whose records are tied to a grant, so revoking the grant can find them. */
 const grantable = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'])
 
+/**
+ * Adds `consumed` (seconds) to a stored payload, keeping its expiry. The payload is the JSON
+ * of an object, so the field goes before its closing brace; JSON.parse keeps the last of
+ * two fields of one name, as `{ ...payload, consumed }` would.
+ */
+const markConsumed = `
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local separator = value == '{}' and '' or ','
+redis.call('SET', KEYS[1], string.sub(value, 1, -2) .. separator .. '"consumed":' .. ARGV[1] .. '}', 'KEEPTTL')
+return 1
+`
+
 class RedisAdapter implements Adapter {
   readonly #model: string
   readonly #redis: Redis
@@ -198,11 +211,9 @@ class RedisAdapter implements Adapter {
   }
 
   async consume(id: string): Promise<void> {
-    const key = this.#key(id)
-    const value = await this.#redis.get(key)
-    if (!value) return
-    const payload = { ...JSON.parse(value) as AdapterPayload, consumed: Math.floor(Date.now() / 1000) }
-    await this.#redis.set(key, JSON.stringify(payload), 'KEEPTTL')
+    // One round trip, and atomic: a read then a write could recreate a record that expired
+    // between them, without an expiry.
+    await this.#redis.eval(markConsumed, 1, this.#key(id), Math.floor(Date.now() / 1000))
   }
 
   async destroy(id: string): Promise<void> {

@@ -92,11 +92,16 @@ function clientAuthenticationLimits({ store, clock }: { store: ShortLivedStore, 
     const clientKey = 'client-auth-failures:' + createHash('sha256').update(`${clientId}\n${ip}`).digest('base64url')
     const ipKey = 'client-auth-ip-failures:' + ip
     try {
-      const client = await store.reserveAttempt(clientKey, clientAuthenticationRules.perClientAndIp, now)
-      const network = client.allowed ? await store.reserveAttempt(ipKey, clientAuthenticationRules.perIp, now) : undefined
-      if (!client.allowed || !network?.allowed) {
-        if (client.allowed) await store.releaseAttempt(clientKey, clientAuthenticationRules.perClientAndIp, now)
-        const until = (client.allowed ? network?.lockedUntil : client.lockedUntil) ?? new Date(now.getTime() + 60_000)
+      // Both at once (one round trip); a refusal gives back what the other reserved, so the
+      // counts end as if the client were asked first and the IP address only if it allowed.
+      const [client, network] = await Promise.all([
+        store.reserveAttempt(clientKey, clientAuthenticationRules.perClientAndIp, now),
+        store.reserveAttempt(ipKey, clientAuthenticationRules.perIp, now)
+      ])
+      if (!client.allowed || !network.allowed) {
+        if (!client.allowed) await store.releaseAttempt(ipKey, clientAuthenticationRules.perIp, now)
+        else await store.releaseAttempt(clientKey, clientAuthenticationRules.perClientAndIp, now)
+        const until = (client.allowed ? network.lockedUntil : client.lockedUntil) ?? new Date(now.getTime() + 60_000)
         res.setHeader('Retry-After', String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))))
         res.setHeader('Cache-Control', 'no-store')
         return res.status(429).json({ error: 'invalid_client', error_description: 'Too many failed client authentications. Try again later.' })

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import type { Kysely } from 'kysely'
+import { freshDatabase, redisSettings, type TestDatabase } from '../../../test/support/databases.ts'
+import { systemClock } from '../../platform/clock.ts'
+import { migrate } from '../../platform/database.ts'
+import { connectRedis } from '../../platform/short-lived-store.ts'
+import { signinMigrations } from '../database/migrations.ts'
+import type { SigninDatabase } from '../database/schema.ts'
+import { adapterFactory, type AdapterFactory } from './adapters.ts'
+
+// The store the suite runs on: Redis when REDIS_URL is set, PostgreSQL otherwise.
+const { redisUrl, redisPrefix } = redisSettings()
+const redis = redisUrl ? connectRedis(redisUrl) : undefined
+let database: TestDatabase<SigninDatabase>
+let adapters: AdapterFactory
+before(async () => {
+  database = await freshDatabase<SigninDatabase>()
+  await migrate(database.db as unknown as Kysely<unknown>, signinMigrations)
+  adapters = adapterFactory(database.db, systemClock, redis, redisPrefix)
+})
+after(async () => {
+  redis?.disconnect()
+  await database.drop()
+})
+
+test('a consumed authorization code keeps its payload and its expiry, and says when it was consumed', async () => {
+  const codes = adapters('AuthorizationCode')
+  const payload = { jti: 'code-1', kind: 'AuthorizationCode', grantId: 'grant-1', scope: 'openid email', amr: [], claims: {} }
+  await codes.upsert('code-1', payload, 60)
+  const before = Math.floor(Date.now() / 1000)
+  await codes.consume('code-1')
+  const consumed = await codes.find('code-1')
+  assert.ok(consumed)
+  const { consumed: at, ...rest } = consumed
+  assert.deepEqual(rest, payload, 'every field as it was, empty lists and objects included')
+  assert.ok(typeof at === 'number' && at >= before && at <= Math.floor(Date.now() / 1000) + 1)
+  if (redis) {
+    const ttl = await redis.ttl(`${redisPrefix}oidc:AuthorizationCode:code-1`)
+    assert.ok(ttl > 0 && ttl <= 60, `still expires (TTL ${ttl})`)
+  }
+})
+
+test('consuming a code that is not there (expired, never issued) stores nothing', async () => {
+  const codes = adapters('AuthorizationCode')
+  await codes.consume('no-such-code')
+  assert.equal(await codes.find('no-such-code'), undefined)
+  if (redis) assert.equal(await redis.exists(`${redisPrefix}oidc:AuthorizationCode:no-such-code`), 0)
+})
