@@ -47,17 +47,18 @@ export function runPinned(core: number, args: string[], env: NodeJS.ProcessEnv, 
 
 /**
  * How `npm start` runs a service, from package.json's start script: its environment
- * (`MALLOC_ARENA_MAX=2`) and Node flags (`--max-semi-space-size=2` …), so the bench
- * measures the services as an operator runs them (docs/operations.md, Memory).
+ * (`MALLOC_ARENA_MAX=2`), Node flags (`--max-semi-space-size=2` …) and entry point
+ * (scripts/start.js, which runs the build in dist/), so the bench measures the services
+ * as an operator runs them (docs/operations.md, Memory).
  */
-export function startScript(): { env: Record<string, string>, nodeFlags: string[] } {
+export function startScript(): { env: Record<string, string>, nodeFlags: string[], entry: string } {
   const script = (JSON.parse(readFileSync(`${repoRoot}/package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start
   const words = script.split(/\s+/)
   const node = words.indexOf('node')
-  const start = words.indexOf('src/start.ts')
-  if (node < 0 || start < node) throw new Error(`package.json's start script is not "[NAME=value …] node [flags …] src/start.ts": ${script}`)
+  const entry = words.findIndex((word, i) => i > node && !word.startsWith('-'))
+  if (node < 0 || entry !== words.length - 1) throw new Error(`package.json's start script is not "[NAME=value …] node [flags …] <entry>": ${script}`)
   const env = Object.fromEntries(words.slice(0, node).map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]))
-  return { env, nodeFlags: words.slice(node + 1, start) }
+  return { env, nodeFlags: words.slice(node + 1, entry), entry: words[entry]! }
 }
 
 /** Resident set size of a process, in MB (VmRSS). */

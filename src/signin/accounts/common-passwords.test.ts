@@ -21,6 +21,12 @@ test('entries listed only in capitals or with a trailing carriage return still m
   assert.equal(isCommonPassword('0000000000987'), true)
 })
 
+test('entries beyond ASCII are found whatever their case', () => {
+  // 'пароль' (Russian for 'password') is listed in lower case.
+  assert.equal(isCommonPassword('пароль'), true)
+  assert.equal(isCommonPassword('Пароль'), true)
+})
+
 test('a random passphrase is not on the list', () => {
   assert.equal(isCommonPassword(randomBytes(15).toString('base64url')), false)
   assert.equal(isCommonPassword('purple tiger umbrella seven'), false)
