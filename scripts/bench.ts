@@ -172,7 +172,8 @@ for (const backend of backends) {
 
     // 2. The library's floor: bare oidc-provider with a minimal password + app-code sign-in, same stores.
     log(`${label}: bare oidc-provider sign-ins…`)
-    const bare = runPinned(0, ['scripts/bench/baselines.ts', 'provider', String(barePort)], { ...signinEnv, UV_THREADPOOL_SIZE: serverThreads })
+    // The floor runs with the services' Node flags too: with V8 set for memory, each sign-in costs more CPU (ADR 23), in both or in neither.
+    const bare = runPinned(0, ['scripts/bench/baselines.ts', 'provider', String(barePort)], { ...signinEnv, UV_THREADPOOL_SIZE: serverThreads }, start.nodeFlags)
     await waitForReady(bare)
     const bareResult = await load<SignInResult>(signInJob(`http://127.0.0.1:${barePort}`, { ...bareClient }, bareAccounts, bare.child.pid!))
     await bare.stop()
