@@ -7,7 +7,8 @@ import { PGlite } from '@electric-sql/pglite'
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import type { Kysely } from 'kysely'
 import pg from 'pg'
-import { openDatabase } from '../../src/platform/database.ts'
+import type { Migration } from 'kysely/migration'
+import { migrate, openDatabase } from '../../src/platform/database.ts'
 
 /**
  * The test suite runs against PGlite in memory (TEST_BACKEND unset or "pglite") and
@@ -27,7 +28,14 @@ export interface TestDatabase<Schema> {
   drop(): Promise<void>
 }
 
-export async function freshDatabase<Schema>(): Promise<TestDatabase<Schema>> {
+/** A database of the test's own; with `migrations`, migrated before it is handed over. */
+export async function freshDatabase<Schema>(options: { migrations?: Record<string, Migration> } = {}): Promise<TestDatabase<Schema>> {
+  const database = await emptyDatabase<Schema>()
+  if (options.migrations) await migrate(database.db as Kysely<unknown>, options.migrations)
+  return database
+}
+
+async function emptyDatabase<Schema>(): Promise<TestDatabase<Schema>> {
   if (backend === 'pglite') {
     const db = await openDatabase<Schema>({ memory: true, dataDir: await emptyCluster() })
     return { db, connectAnother: async () => db, drop: () => db.destroy() }

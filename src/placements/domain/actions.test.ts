@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import type { Kysely } from 'kysely'
 import { freshDatabase, type TestDatabase } from '../../../test/support/databases.ts'
-import { migrate } from '../../platform/database.ts'
 import { placementsMigrations } from '../database/migrations.ts'
 import type { PlacementsDatabase } from '../database/schema.ts'
 import { addOrganisation, addSupportUser, addUserToOrganisation, removeMembership, removeSupportUser, type ActionContext } from './actions.ts'
@@ -12,8 +10,7 @@ import { addOrganisation, addSupportUser, addUserToOrganisation, removeMembershi
 let database: TestDatabase<PlacementsDatabase>
 let c: ActionContext
 before(async () => {
-  database = await freshDatabase<PlacementsDatabase>()
-  await migrate(database.db as unknown as Kysely<unknown>, placementsMigrations)
+  database = await freshDatabase<PlacementsDatabase>({ migrations: placementsMigrations })
   c = { db: database.db, now: new Date('2026-11-27T10:00:00Z'), email: { serviceName: 'Manage school placements', publicUrl: 'https://placements.example', identityProviderName: 'DfE Sign-in', support: { email: 'support@placements.example', responseTime: 'We aim to respond within 2 working days.' } } }
 })
 after(() => database.drop())

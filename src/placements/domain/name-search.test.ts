@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { sql, type Kysely } from 'kysely'
 import { freshDatabase, type TestDatabase } from '../../../test/support/databases.ts'
-import { migrate } from '../../platform/database.ts'
 import { placementsMigrations } from '../database/migrations.ts'
 import type { PlacementsDatabase } from '../database/schema.ts'
 import { searchOrganisations } from '../pages/support/queries.ts'
@@ -70,9 +69,8 @@ describe('searching with the pieces finds what the whole term finds', () => {
   const names = Array.from({ length: 120 }, (_, n) => `${places[n % places.length]} ${kinds[Math.floor(n / places.length) % kinds.length]} ${n + 10}`)
 
   before(async () => {
-    database = await freshDatabase<PlacementsDatabase>()
+    database = await freshDatabase<PlacementsDatabase>({ migrations: placementsMigrations })
     db = database.db
-    await migrate(db as Kysely<unknown>, placementsMigrations)
     const now = new Date()
     await db.insertInto('organisations').values(names.map((name, n) => ({ kind: 'school' as const, name, urn: String(200000 + n), ukprn: null, provider_code: null, created_at: now }))).execute()
     await sql`analyze organisations`.execute(db)

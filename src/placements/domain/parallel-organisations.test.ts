@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import type { Kysely } from 'kysely'
 import { freshDatabase, type TestDatabase } from '../../../test/support/databases.ts'
-import { migrate } from '../../platform/database.ts'
 import { placementsMigrations } from '../database/migrations.ts'
 import type { PlacementsDatabase } from '../database/schema.ts'
 import { addOrganisation, type ActionContext, type NewOrganisation } from './actions.ts'
@@ -14,8 +12,7 @@ import { addOrganisation, type ActionContext, type NewOrganisation } from './act
 let database: TestDatabase<PlacementsDatabase>
 let c: ActionContext
 before(async () => {
-  database = await freshDatabase<PlacementsDatabase>()
-  await migrate(database.db as unknown as Kysely<unknown>, placementsMigrations)
+  database = await freshDatabase<PlacementsDatabase>({ migrations: placementsMigrations })
   c = { db: database.db, now: new Date(), email: { serviceName: 'Manage school placements', publicUrl: 'https://placements.example', identityProviderName: 'DfE Sign-in', support: { email: 'support@placements.example', responseTime: 'We aim to respond within 2 working days.' } } }
 })
 after(() => database.drop())

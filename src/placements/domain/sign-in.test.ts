@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import type { Kysely } from 'kysely'
 import { freshDatabase, type TestDatabase } from '../../../test/support/databases.ts'
-import { migrate } from '../../platform/database.ts'
 import { placementsMigrations } from '../database/migrations.ts'
 import type { PlacementsDatabase } from '../database/schema.ts'
 import { addOrganisation, addUserToOrganisation, type ActionContext } from './actions.ts'
@@ -19,8 +18,7 @@ const now = new Date('2026-11-27T10:00:00Z')
 const actor = 'a1b2c3d4-0000-4000-8000-000000000000'
 
 before(async () => {
-  database = await freshDatabase<PlacementsDatabase>()
-  await migrate(database.db as unknown as Kysely<unknown>, placementsMigrations)
+  database = await freshDatabase<PlacementsDatabase>({ migrations: placementsMigrations })
   nodes = [database.db, await database.connectAnother()]
   c = { db: database.db, now, email: { serviceName: 'Manage school placements', publicUrl: 'https://placements.example', identityProviderName: 'DfE Sign-in', support: { email: 'support@placements.example', responseTime: 'We aim to respond within 2 working days.' } } }
   const school = await addOrganisation(c, null, { kind: 'school', name: 'Sign-in School', urn: '200001' })

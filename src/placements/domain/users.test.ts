@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { sql, type Kysely } from 'kysely'
 import { freshDatabase, type TestDatabase } from '../../../test/support/databases.ts'
-import { migrate } from '../../platform/database.ts'
 import { placementsMigrations } from '../database/migrations.ts'
 import type { PlacementsDatabase } from '../database/schema.ts'
 import { membersOf } from './users.ts'
@@ -10,9 +9,8 @@ import { membersOf } from './users.ts'
 let database: TestDatabase<PlacementsDatabase>
 let db: Kysely<PlacementsDatabase>
 before(async () => {
-  database = await freshDatabase<PlacementsDatabase>()
+  database = await freshDatabase<PlacementsDatabase>({ migrations: placementsMigrations })
   db = database.db
-  await migrate(db as Kysely<unknown>, placementsMigrations)
 })
 after(() => database.drop())
 

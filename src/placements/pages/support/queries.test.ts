@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { sql, type Kysely } from 'kysely'
 import { freshDatabase, type TestDatabase } from '../../../../test/support/databases.ts'
-import { migrate } from '../../../platform/database.ts'
 import { placementsMigrations } from '../../database/migrations.ts'
 import type { PlacementsDatabase } from '../../database/schema.ts'
 import { recordAudit } from '../../domain/audit.ts'
@@ -17,9 +16,8 @@ let database: TestDatabase<PlacementsDatabase>
 let db: Kysely<PlacementsDatabase>
 
 before(async () => {
-  database = await freshDatabase<PlacementsDatabase>()
+  database = await freshDatabase<PlacementsDatabase>({ migrations: placementsMigrations })
   db = database.db
-  await migrate(db as Kysely<unknown>, placementsMigrations)
   const start = Date.parse('2026-11-01T09:00:00Z')
   for (let n = 0; n < 123; n++) await recordAudit(db, { event: 'sign-in', email: `person.${n}@example.com` }, new Date(start + n * 1000))
 })
