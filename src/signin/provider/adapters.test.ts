@@ -47,3 +47,27 @@ test('consuming a code that is not there (expired, never issued) stores nothing'
   assert.equal(await codes.find('no-such-code'), undefined)
   if (redis) assert.equal(await redis.exists(`${redisPrefix}oidc:AuthorizationCode:no-such-code`), 0)
 })
+
+// Both adapters whatever the pass: the database's alone (on the PostgreSQL pass, a real
+// server with a pool of connections), and Redis's when the suite has it.
+const stores = () => [['database', adapterFactory(database.db, systemClock)] as const, ...(redis ? [['Redis', adapters] as const] : [])]
+
+test('50 uses of one authorization code at once: one succeeds, the rest are refused as replays, and the grant\'s tokens are revoked', async () => {
+  for (const [store, factory] of stores()) {
+    const codes = factory('AuthorizationCode')
+    const tokens = factory('AccessToken')
+    const grantId = `grant-race-${store}`
+    await codes.upsert(`race-${store}`, { jti: `race-${store}`, kind: 'AuthorizationCode', grantId }, 60)
+    await tokens.upsert(`token-${store}`, { jti: `token-${store}`, kind: 'AccessToken', grantId }, 60)
+    const uses = await Promise.allSettled(Array.from({ length: 50 }, () => codes.consume(`race-${store}`)))
+    assert.equal(uses.filter((use) => use.status === 'fulfilled').length, 1, store)
+    for (const use of uses) {
+      if (use.status === 'rejected') assert.equal((use.reason as { error?: string }).error, 'invalid_grant', `${store}: ${String(use.reason)}`)
+    }
+    assert.equal(await tokens.find(`token-${store}`), undefined, `${store}: the grant's access token is revoked`)
+  }
+})
+
+test('a code that is not there cannot be refused as used: consuming it does nothing, on either adapter', async () => {
+  for (const [store, factory] of stores()) await assert.doesNotReject(factory('AuthorizationCode').consume(`missing-${store}`), store)
+})

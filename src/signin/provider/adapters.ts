@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { sql, type Kysely } from 'kysely'
-import type { Adapter, AdapterPayload } from 'oidc-provider'
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider'
 import type { Clock } from '../../platform/clock.ts'
 import type { SigninDatabase } from '../database/schema.ts'
 import { clientMetadataFor } from './clients.ts'
@@ -93,8 +93,13 @@ class PostgresAdapter implements Adapter {
   }
 
   async consume(id: string): Promise<void> {
-    await this.#db.updateTable('oidc_payloads').set({ consumed_at: this.#clock.now() })
-      .where('model', '=', this.#model).where('id', '=', id).execute()
+    const consumed = await this.#db.updateTable('oidc_payloads').set({ consumed_at: this.#clock.now() })
+      .where('model', '=', this.#model).where('id', '=', id).where('consumed_at', 'is', null)
+      .returning('id').executeTakeFirst()
+    if (consumed) return
+    const already = await this.#db.selectFrom('oidc_payloads').select('grant_id')
+      .where('model', '=', this.#model).where('id', '=', id).executeTakeFirst()
+    if (already) await refuseSecondUse(this, this.#model, already.grant_id)
   }
 
   async destroy(id: string): Promise<void> {
@@ -135,11 +140,26 @@ const grantable = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', '
  */
 const markConsumed = `
 local value = redis.call('GET', KEYS[1])
-if not value then return 0 end
+if not value then return false end
+local payload = cjson.decode(value)
+if payload.consumed ~= nil then return {'already', payload.grantId or ''} end
 local separator = value == '{}' and '' or ','
 redis.call('SET', KEYS[1], string.sub(value, 1, -2) .. separator .. '"consumed":' .. ARGV[1] .. '}', 'KEEPTTL')
-return 1
+return {'now'}
 `
+
+/**
+ * oidc-provider checks that a code is unused, then marks it used: two token requests with
+ * one code at the same moment both pass the check. The adapters mark it atomically (only
+ * if unused), and the request that finds it used already is refused as a replay would be,
+ * and the grant's tokens stored so far are revoked (RFC 6749 4.1.2: a code used twice is
+ * refused, and what it gave revoked). Tokens the first request stores after that stay,
+ * as they would if the replay came before the first exchange had finished.
+ */
+async function refuseSecondUse(adapter: Adapter, model: string, grantId: string | null | undefined): Promise<never> {
+  if (grantId) await adapter.revokeByGrantId(grantId)
+  throw new errors.InvalidGrant(`${model} already consumed`)
+}
 
 class RedisAdapter implements Adapter {
   readonly #model: string
@@ -213,7 +233,8 @@ class RedisAdapter implements Adapter {
   async consume(id: string): Promise<void> {
     // One round trip, and atomic: a read then a write could recreate a record that expired
     // between them, without an expiry.
-    await this.#redis.eval(markConsumed, 1, this.#key(id), Math.floor(Date.now() / 1000))
+    const answer = await this.#redis.eval(markConsumed, 1, this.#key(id), Math.floor(Date.now() / 1000)) as [string, string?] | null
+    if (answer?.[0] === 'already') await refuseSecondUse(this, this.#model, answer[1])
   }
 
   async destroy(id: string): Promise<void> {
