@@ -41,9 +41,9 @@ test('a consumed authorization code keeps its payload and its expiry, and says w
   }
 })
 
-test('consuming a code that is not there (expired, never issued) stores nothing', async () => {
+test('consuming a code that is not there (expired, revoked) is refused, and stores nothing', async () => {
   const codes = adapters('AuthorizationCode')
-  await codes.consume('no-such-code')
+  await assert.rejects(codes.consume('no-such-code'), (error: { error?: string }) => error.error === 'invalid_grant')
   assert.equal(await codes.find('no-such-code'), undefined)
   if (redis) assert.equal(await redis.exists(`${redisPrefix}oidc:AuthorizationCode:no-such-code`), 0)
 })
@@ -68,6 +68,12 @@ test('50 uses of one authorization code at once: one succeeds, the rest are refu
   }
 })
 
-test('a code that is not there cannot be refused as used: consuming it does nothing, on either adapter', async () => {
-  for (const [store, factory] of stores()) await assert.doesNotReject(factory('AuthorizationCode').consume(`missing-${store}`), store)
+test('a code revoked between being found and being marked used is refused, on either adapter', async () => {
+  // What a request that lost the race meets when the loser before it has revoked the grant.
+  for (const [store, factory] of stores()) {
+    const codes = factory('AuthorizationCode')
+    await codes.upsert(`revoked-${store}`, { jti: `revoked-${store}`, kind: 'AuthorizationCode', grantId: `grant-revoked-${store}` }, 60)
+    await codes.revokeByGrantId(`grant-revoked-${store}`)
+    await assert.rejects(codes.consume(`revoked-${store}`), (error: { error?: string }) => error.error === 'invalid_grant', store)
+  }
 })

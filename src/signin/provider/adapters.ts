@@ -99,7 +99,7 @@ class PostgresAdapter implements Adapter {
     if (consumed) return
     const already = await this.#db.selectFrom('oidc_payloads').select('grant_id')
       .where('model', '=', this.#model).where('id', '=', id).executeTakeFirst()
-    if (already) await refuseSecondUse(this, this.#model, already.grant_id)
+    await refuseSecondUse(this, this.#model, already?.grant_id)
   }
 
   async destroy(id: string): Promise<void> {
@@ -154,7 +154,9 @@ return {'now'}
  * if unused), and the request that finds it used already is refused as a replay would be,
  * and the grant's tokens stored so far are revoked (RFC 6749 4.1.2: a code used twice is
  * refused, and what it gave revoked). Tokens the first request stores after that stay,
- * as they would if the replay came before the first exchange had finished.
+ * as they would if the replay came before the first exchange had finished. A code that is
+ * gone when it is marked (oidc-provider found it a moment before: revoked by such a
+ * refusal, or expired since) is refused too: it can be used no more than a used one.
  */
 async function refuseSecondUse(adapter: Adapter, model: string, grantId: string | null | undefined): Promise<never> {
   if (grantId) await adapter.revokeByGrantId(grantId)
@@ -234,7 +236,7 @@ class RedisAdapter implements Adapter {
     // One round trip, and atomic: a read then a write could recreate a record that expired
     // between them, without an expiry.
     const answer = await this.#redis.eval(markConsumed, 1, this.#key(id), Math.floor(Date.now() / 1000)) as [string, string?] | null
-    if (answer?.[0] === 'already') await refuseSecondUse(this, this.#model, answer[1])
+    if (answer?.[0] !== 'now') await refuseSecondUse(this, this.#model, answer?.[1])
   }
 
   async destroy(id: string): Promise<void> {
