@@ -92,15 +92,21 @@ function clientAuthenticationLimits({ store, clock }: { store: ShortLivedStore, 
     const clientKey = 'client-auth-failures:' + createHash('sha256').update(`${clientId}\n${ip}`).digest('base64url')
     const ipKey = 'client-auth-ip-failures:' + ip
     try {
-      // Both at once (one round trip); a refusal gives back what the other reserved, so the
-      // counts end as if the client were asked first and the IP address only if it allowed.
+      // Both at once (one round trip), before the provider checks the secret.
       const [client, network] = await Promise.all([
         store.reserveAttempt(clientKey, clientAuthenticationRules.perClientAndIp, now),
         store.reserveAttempt(ipKey, clientAuthenticationRules.perIp, now)
       ])
       if (!client.allowed || !network.allowed) {
-        if (!client.allowed) await store.releaseAttempt(ipKey, clientAuthenticationRules.perIp, now)
-        else await store.releaseAttempt(clientKey, clientAuthenticationRules.perClientAndIp, now)
+        // Refused before any check, so neither count keeps it. Failures already counted keep
+        // the lock (it lifts only when the count falls under the limit), but a burst of
+        // genuine requests is refused only while it lasts: kept, the refused reservations
+        // held the count at the limit after the burst's own were given back, and locked the
+        // service out for 15 minutes.
+        await Promise.all([
+          store.releaseAttempt(clientKey, clientAuthenticationRules.perClientAndIp, now),
+          store.releaseAttempt(ipKey, clientAuthenticationRules.perIp, now)
+        ])
         const until = (client.allowed ? network.lockedUntil : client.lockedUntil) ?? new Date(now.getTime() + 60_000)
         res.setHeader('Retry-After', String(Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))))
         res.setHeader('Cache-Control', 'no-store')
