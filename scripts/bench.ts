@@ -24,7 +24,8 @@ import { printTable, type Row } from './bench/table.ts'
 /**
  * `npm run bench [-- --quick] [-- --backend postgres|pglite] [-- --no-dataset | --dataset-reuse]`: issue 9's
  * measures, in one run, on one core. Every server (Sign-in, Placements, and the baselines:
- * Argon2id, bare Express, bare oidc-provider) runs as its own process pinned to core 0
+ * Argon2id, bare Express, bare oidc-provider, and the page floor: bare Express after the
+ * session read and principal query every signed-in page makes) runs as its own process pinned to core 0
  * (`taskset -c 0`); every load generator runs as a separate process on core 1. Prints a
  * table: each measure, its raw figures, the ratio, the target, met or not. Figures, not
  * a test: never part of `npm test`. Localhost only, bounded by time.
@@ -109,21 +110,24 @@ for (const backend of backends) {
   const cleanups: Array<() => Promise<void>> = []
   const codeKey = randomBytes(32).toString('base64url')
   const storeEnv: NodeJS.ProcessEnv = {}
+  // The page floor's own database (on PGlite, its own folder under DATA_DIR: one process per folder).
+  const floorEnv: NodeJS.ProcessEnv = { PLACEMENTS_REDIS_PREFIX: `bench-${tag}:page-floor:` }
   let dataDir: string | undefined
   if (backend === 'postgres') {
     const admin = new pg.Client({ connectionString: serverUrl })
     await admin.connect()
-    for (const name of ['signin', 'placements']) await admin.query(`create database bench_${name}_${tag}`)
+    for (const name of ['signin', 'placements', 'floor']) await admin.query(`create database bench_${name}_${tag}`)
     await admin.end()
     const urlOf = (name: string) => Object.assign(new URL(serverUrl), { pathname: `/bench_${name}_${tag}` }).toString()
     Object.assign(storeEnv, {
       SIGNIN_DATABASE_URL: urlOf('signin'), PLACEMENTS_DATABASE_URL: urlOf('placements'), REDIS_URL: redisUrl,
       SIGNIN_REDIS_PREFIX: `bench-${tag}:signin:`, PLACEMENTS_REDIS_PREFIX: `bench-${tag}:placements:`
     })
+    floorEnv.PLACEMENTS_DATABASE_URL = urlOf('floor')
     cleanups.push(async () => {
       const cleanup = new pg.Client({ connectionString: serverUrl })
       await cleanup.connect()
-      for (const name of ['signin', 'placements']) await cleanup.query(`drop database if exists bench_${name}_${tag} with (force)`)
+      for (const name of ['signin', 'placements', 'floor']) await cleanup.query(`drop database if exists bench_${name}_${tag} with (force)`)
       await cleanup.end()
       const redis = new Redis(redisUrl)
       for (const prefix of [`bench-${tag}:*`, 'bench-bare:*']) {
@@ -200,6 +204,17 @@ for (const backend of backends) {
     const after = { signin: rssMb(signin.child.pid!), placements: rssMb(placements.child.pid!) }
     for (const service of services.splice(0)) await service.stop()
 
+    // 4. The page's floor: bare Express on a page of the same size, after the same two reads
+    // (session record, principal), with the services' Node flags as the page ran with them.
+    log(`${label}: page floor (Express + session read + principal query)…`)
+    const floorPort = await freePort()
+    const floorServer = runPinned(0, ['scripts/bench/baselines.ts', 'page-floor', String(floorPort), String(page.text.length)], { ...start.env, ...storeEnv, ...floorEnv, UV_THREADPOOL_SIZE: serverThreads }, start.nodeFlags)
+    // On PGlite it creates and migrates a data folder first (about 10 s on this machine): as long as a service may take to answer.
+    await waitForReady(floorServer, 60_000)
+    const floor = await load<LoadResult & { serverCpuMs: number }>({ kind: 'pages', url: `http://127.0.0.1:${floorPort}/`, cookie: '', connections: pageConnections, durationMs: timing.expressMs, serverPid: floorServer.child.pid! })
+    await floorServer.stop()
+    if (floor.wrongStatus > 0) throw new Error(`${floor.wrongStatus} page floor requests did not answer 200`)
+
     if (express === undefined) {
       log('bare Express on a fixed page of the same size…')
       const expressPort = await freePort()
@@ -216,11 +231,16 @@ for (const backend of backends) {
     const barePerSignIn = bareResult.serverCpuMs / bareResult.signIns
     const cpuPerPage = pages.serverCpuMs / pages.requests
     const cpuPerExpress = express.serverCpuMs / express.requests
+    const cpuPerFloor = floor.serverCpuMs / floor.requests
+    const microseconds = (ms: number) => `${(1000 * ms).toFixed(0)} µs`
     rows.push(
       { measure: `${label}: bare oidc-provider sign-in (floor)`, raw: `${bareResult.perSecond.toFixed(1)}/s, p95 ${bareResult.p95Ms.toFixed(0)} ms; CPU ${barePerSignIn.toFixed(1)} ms each`, ratio: argon2.cpuMsEach / barePerSignIn, note: 'of the hash limit' },
       { measure: `${label}: complete sign-in (password + app code)`, raw: `${ours.perSecond.toFixed(1)}/s, p95 ${ours.p95Ms.toFixed(0)} ms (n=${ours.signIns}); CPU ${cpuPerSignIn.toFixed(1)} ms each; by rate ${percent(ours.perSecond / argon2.perSecond)}`, ratio: argon2.cpuMsEach / cpuPerSignIn, target: backend === 'postgres' ? 0.55 : 0.40, note: 'of the hash limit' },
       { measure: `${label}: CPU per sign-in beyond the hash`, raw: `ours ${(cpuPerSignIn - argon2.cpuMsEach).toFixed(1)} ms, floor ${(barePerSignIn - argon2.cpuMsEach).toFixed(1)} ms`, atMost: backend === 'postgres' ? 5 : undefined, value: cpuPerSignIn - argon2.cpuMsEach, unit: 'ms' },
       { measure: `${label}: signed-in page`, raw: `${pages.perSecond.toFixed(0)}/s, p50 ${pages.p50Ms.toFixed(1)} ms (n=${pages.requests}); CPU ${(1000 * cpuPerPage).toFixed(0)} µs each; by rate ${percent(pages.perSecond / express.perSecond)}`, ratio: cpuPerExpress / cpuPerPage, target: backend === 'postgres' ? 0.25 : 0.12, note: 'of bare Express' },
+      { measure: `${label}: page floor (Express + session read + principal query)`, raw: `${floor.perSecond.toFixed(0)}/s, p50 ${floor.p50Ms.toFixed(1)} ms (n=${floor.requests}); CPU ${microseconds(cpuPerFloor)} each`, ratio: cpuPerExpress / cpuPerFloor, note: 'of bare Express' },
+      // The page's CPU beyond bare Express, split: the store round trips themselves (floor − Express), and ours (page − floor).
+      { measure: `${label}: page CPU beyond the floor`, raw: `ours ${microseconds(cpuPerPage - cpuPerFloor)}, the reads ${microseconds(cpuPerFloor - cpuPerExpress)} (page ${microseconds(cpuPerPage)}, floor ${microseconds(cpuPerFloor)}, Express ${microseconds(cpuPerExpress)})`, value: cpuPerPage / cpuPerFloor, unit: '×' },
       { measure: `${label}: signed-in page p99, 8 connections`, raw: `${pages.p99Ms.toFixed(1)} ms`, atMost: 15, value: pages.p99Ms, unit: 'ms' },
       { measure: `${label}: Sign-in RSS idle`, raw: `${idle.signin.toFixed(0)} MB`, atMost: backend === 'postgres' ? 120 : 300, value: idle.signin, unit: 'MB' },
       { measure: `${label}: Sign-in RSS growth after sign-ins`, raw: `${idle.signin.toFixed(0)} → ${after.signin.toFixed(0)} MB (${ours.signIns} sign-ins, 8 requests each)`, atMost: backend === 'postgres' ? 0.25 : undefined, value: after.signin / idle.signin - 1, unit: '%' },

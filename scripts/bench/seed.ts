@@ -35,12 +35,13 @@ export async function addAppAccounts(db: Kysely<SigninDatabase>, options: { tag:
   return accounts
 }
 
-/** A Placements user in one school, for the signed-in page. */
-export async function addPlacementsMember(db: Kysely<PlacementsDatabase>, email: string): Promise<void> {
+/** A Placements user in one school, for the signed-in page: the user's id. */
+export async function addPlacementsMember(db: Kysely<PlacementsDatabase>, email: string): Promise<string> {
   const now = new Date()
   const organisation = await db.insertInto('organisations').values({ kind: 'school', name: 'Bench Primary School', urn: '199999', ukprn: null, provider_code: null, created_at: now })
     .returning('id').executeTakeFirstOrThrow()
   const user = await db.insertInto('users').values({ email, email_normalised: email, given_name: 'Bench', family_name: 'Person', sign_in_sub: null, last_signed_in_at: null, created_at: now })
     .returning('id').executeTakeFirstOrThrow()
   await db.insertInto('memberships').values({ user_id: user.id, organisation_id: organisation.id, created_at: now }).execute()
+  return user.id
 }
