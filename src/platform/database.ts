@@ -1,10 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import type { PGlite } from '@electric-sql/pglite'
-import {
-  CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, PostgresIntrospector, PostgresQueryCompiler, sql,
-  type DatabaseConnection, type Dialect, type Driver, type QueryResult, type Transaction
-} from 'kysely'
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely'
 import { Migrator, type Migration } from 'kysely/migration'
 import pg from 'pg'
 import { lockDataFolder } from './data-folder-lock.ts'
@@ -39,7 +35,7 @@ export async function openDatabase<Schema>(location: DatabaseLocation, settings:
     return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) })
   }
   // PGlite is imported only for the embedded database: a service on a PostgreSQL server never loads it.
-  const [{ PGlite }, { pg_trgm }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm')])
+  const [{ PGlite }, { pg_trgm }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm'), import('./pglite-dialect.ts')])
   // pg_trgm (trigram indexes for searching by part of a name) is built in on a server; PGlite loads it only if offered.
   // shared_buffers: PostgreSQL's default of 128 MB lives in the WebAssembly memory, which
   // never shrinks; 16 MB holds a development or test database and saves ~135 MB of RSS
@@ -96,81 +92,3 @@ export async function lockUntilCommit<Schema>(trx: Transaction<Schema>, name: st
   await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(trx)
 }
 
-/**
- * PGlite has a single connection. Kysely hands a connection to each query and holds
- * one for the length of a transaction, so a lock around the connection keeps one
- * request's statements out of another's transaction.
- */
-class PGliteDialect implements Dialect {
-  readonly #client: PGlite
-  readonly #onDestroyed: (() => void) | undefined
-  constructor(client: PGlite, onDestroyed?: () => void) {
-    this.#client = client
-    this.#onDestroyed = onDestroyed
-  }
-  createAdapter() { return new PostgresAdapter() }
-  createDriver(): Driver { return new PGliteDriver(this.#client, this.#onDestroyed) }
-  createIntrospector(db: Kysely<unknown>) { return new PostgresIntrospector(db) }
-  createQueryCompiler() { return new PostgresQueryCompiler() }
-}
-
-class PGliteDriver implements Driver {
-  readonly #client: PGlite
-  readonly #onDestroyed: (() => void) | undefined
-  #queue: Promise<void> = Promise.resolve()
-  #release: (() => void) | undefined
-  constructor(client: PGlite, onDestroyed?: () => void) {
-    this.#client = client
-    this.#onDestroyed = onDestroyed
-  }
-  async init(): Promise<void> {}
-  async acquireConnection(): Promise<DatabaseConnection> {
-    const previous = this.#queue
-    let release!: () => void
-    this.#queue = new Promise<void>((resolve) => { release = resolve })
-    await previous
-    this.#release = release
-    return new PGliteConnection(this.#client)
-  }
-  async releaseConnection(): Promise<void> {
-    const release = this.#release
-    this.#release = undefined
-    release?.()
-  }
-  async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin'))
-  }
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'))
-  }
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'))
-  }
-  async destroy(): Promise<void> {
-    await this.#queue
-    try {
-      await this.#client.close()
-    } finally {
-      this.#onDestroyed?.()
-    }
-  }
-}
-
-class PGliteConnection implements DatabaseConnection {
-  readonly #client: PGlite
-  constructor(client: PGlite) {
-    this.#client = client
-  }
-  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.#client.query<R>(query.sql, [...query.parameters])
-    const affected = result.affectedRows
-    return {
-      rows: result.rows,
-      ...(affected === undefined ? {} : { numAffectedRows: BigInt(affected) })
-    }
-  }
-  // eslint-disable-next-line require-yield
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new Error('PGlite does not stream results')
-  }
-}
