@@ -63,9 +63,35 @@ export function startScript(): { env: Record<string, string>, nodeFlags: string[
 
 /** Resident set size of a process, in MB (VmRSS). */
 export function rssMb(pid: number): number {
+  return statusMb(pid, 'VmRSS')
+}
+
+/** The most RSS a process has had so far (the kernel's high-water mark), in MB. */
+export function peakRssMb(pid: number): number {
+  return statusMb(pid, 'VmHWM')
+}
+
+function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1])
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1])
   return kb / 1024
+}
+
+/**
+ * A service's RSS once it has settled after start: sampled every 250 ms from a second after
+ * it is ready, until two samples a second apart differ by less than 2 MB (at most 15 s). On
+ * PGlite, V8 tiers up a large WebAssembly function a second or so after the first queries,
+ * holding a few hundred MB for about a second: that is start-up (reported as the peak), not idle.
+ */
+export async function settledRssMb(pid: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const samples = [rssMb(pid)]
+  for (let waited = 0; waited < 14_000; waited += 250) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    samples.push(rssMb(pid))
+    if (samples.length > 4 && Math.abs(samples.at(-1)! - samples.at(-5)!) < 2) break
+  }
+  return samples.at(-1)!
 }
 
 /**
