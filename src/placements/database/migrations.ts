@@ -88,5 +88,42 @@ export const placementsMigrations: Record<string, Migration> = {
       await sql`drop index memberships_organisation`.execute(db)
       await sql`create index users_listed on users (id) include (family_name, given_name, email)`.execute(db)
     }
+  },
+  // An organisation's users page from one range of one index (ADR 28): each membership
+  // carries its member's name and email address, copied by the database itself, in an
+  // index by organisation and in the page's order. Listing 33 members then reads a handful
+  // of index pages, where looking each member up in a 1,000,000-user index read a hundred
+  // and grew with the table. The copies cannot go stale: a new membership copies under a
+  // share lock on the user's row, and a change of name or address updates every copy in
+  // the same transaction.
+  '0009-members-listed-from-memberships': {
+    async up(db: Kysely<unknown>) {
+      await sql`alter table memberships add column given_name text, add column family_name text, add column email text`.execute(db)
+      await sql`update memberships set given_name = users.given_name, family_name = users.family_name, email = users.email
+        from users where users.id = memberships.user_id`.execute(db)
+      await sql`alter table memberships alter column given_name set not null, alter column family_name set not null, alter column email set not null`.execute(db)
+      await sql`create function memberships_copy_member() returns trigger language plpgsql as $$
+        begin
+          -- For share: waits for a change of this user's name or address to commit, and
+          -- holds it off until this membership commits, so that change sees it.
+          select given_name, family_name, email into new.given_name, new.family_name, new.email
+            from users where id = new.user_id for share;
+          return new;
+        end $$`.execute(db)
+      await sql`create trigger memberships_copy_member before insert or update of user_id on memberships
+        for each row execute function memberships_copy_member()`.execute(db)
+      await sql`create function users_copy_to_memberships() returns trigger language plpgsql as $$
+        begin
+          update memberships set given_name = new.given_name, family_name = new.family_name, email = new.email
+            where user_id = new.id;
+          return null;
+        end $$`.execute(db)
+      await sql`create trigger users_copy_to_memberships after update of given_name, family_name, email on users
+        for each row when (old.given_name is distinct from new.given_name or old.family_name is distinct from new.family_name or old.email is distinct from new.email)
+        execute function users_copy_to_memberships()`.execute(db)
+      await sql`create index memberships_listed on memberships (organisation_id, family_name, given_name) include (user_id, email)`.execute(db)
+      await sql`drop index memberships_organisation_user`.execute(db)
+      await sql`drop index users_listed`.execute(db)
+    }
   }
 }

@@ -31,6 +31,10 @@ export interface PlacementsDatabase extends OutboxTable, ShortLivedTable, Feedba
     user_id: string
     organisation_id: string
     created_at: Date
+    /** The member's, copied by the database from `users` (migration 0009, ADR 28): never written by the services. */
+    given_name: Generated<string>
+    family_name: Generated<string>
+    email: Generated<string>
   }
   support_users: {
     user_id: string
