@@ -42,7 +42,7 @@ test("every column the users page reads is in one index of memberships, so no ta
   const [user] = await db.insertInto('users').values({ email: 'indexed@members.example', email_normalised: 'indexed@members.example', given_name: 'In', family_name: 'Dexed', sign_in_sub: null, last_signed_in_at: null, created_at: new Date() }).returning('id').execute()
   await db.insertInto('memberships').values({ user_id: user!.id, organisation_id: organisation!.id, created_at: new Date() }).execute()
   const [member] = await membersOf(db, organisation!.id)
-  for (const column of Object.keys(member!)) assert.ok(indexed.includes(column), `${column} is in users_listed`)
+  for (const column of Object.keys(member!)) assert.ok(indexed.includes(column), `${column} is in memberships_listed`)
 })
 
 test("a member's name and address on the users page follow every change to the user, at once", async () => {
