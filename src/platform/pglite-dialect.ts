@@ -98,7 +98,7 @@ class PGliteConnection implements DatabaseConnection {
       // A statement just sent to be prepared may or may not exist now: close it, to be
       // prepared afresh next time. One already prepared stays (a unique violation, say,
       // says nothing against it), unless a table it reads changed shape under it.
-      if (name !== undefined && (isNew || isStalePlan(error))) this.#statements.forget(name)
+      if (name !== undefined && (isNew || isStalePlan(error))) this.#statements.forget(query.sql)
       if (name !== undefined && !isNew && isStalePlan(error) && !this.#client.isInTransaction()) return this.executeQuery(query)
       throw error
     }
@@ -153,10 +153,11 @@ export class PreparedStatements {
     return { name, isNew: true }
   }
 
-  forget(name: string): void {
-    for (const [text, known] of this.#names) {
-      if (known === name) this.#names.delete(text)
-    }
+  /** Drops the statement kept for this SQL, to be closed with the next query. */
+  forget(text: string): void {
+    const name = this.#names.get(text)
+    if (name === undefined) return
+    this.#names.delete(text)
     this.#closings.push(name)
   }
 
